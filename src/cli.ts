@@ -1,0 +1,33 @@
+// The one executable: `netconsole-hub <command>`. Each command lives in src/commands/<name>.ts
+// and registers itself here; this file only wires them up and turns errors into one line.
+import { Command, CommanderError } from 'commander';
+import { registerDecode } from './commands/decode.js';
+
+/** An error the user can act on: printed as one line, exit status 2. */
+export class UsageError extends Error {}
+
+export function buildProgram(): Command {
+  const program = new Command();
+  program
+    .name('netconsole-hub')
+    .description('Collector for Linux netconsole: receive, reassemble, store, search and live-tail kernel logs')
+    .showHelpAfterError('(run with --help for usage)')
+    .exitOverride();
+  registerDecode(program);
+  return program;
+}
+
+export async function main(argv: string[]): Promise<void> {
+  const program = buildProgram();
+  try {
+    await program.parseAsync(argv);
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      process.exitCode = err.exitCode === 0 ? 0 : 2;
+      return;
+    }
+    const msg = err instanceof Error ? err.message : String(err);
+    process.stderr.write(`netconsole-hub: ${msg}\n`);
+    process.exitCode = 2;
+  }
+}
