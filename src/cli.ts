@@ -3,9 +3,6 @@
 import { Command, CommanderError } from 'commander';
 import { registerDecode } from './commands/decode.js';
 
-/** An error the user can act on: printed as one line, exit status 2. */
-export class UsageError extends Error {}
-
 export function buildProgram(): Command {
   const program = new Command();
   program

@@ -1,0 +1,272 @@
+// The receiver's state machine, one per listener: datagrams and `now` in, records and sequence
+// events out (through a Sink), plus the next deadline at which poll() must run. No I/O, no
+// clock: the socket adapter, `decode` and `import` all drive it the same way.
+//
+// Path of one datagram: parseDatagram → (extended) SourceReassembler → SequenceTracker →
+// parseRecordBody → continuation merge → sink.record;  (legacy) LegacyJoiner → sink.record.
+import { parseRecordBody } from './body.js';
+import { LegacyJoiner, type LegacyLine } from './legacy.js';
+import { parseDatagram, parseExtendedHeader } from './parse.js';
+import { DEFAULT_FRAGMENT_LIMITS, SourceReassembler, type AssembledData, type FragmentLimits } from './reassembly.js';
+import { SequenceTracker } from './sequence.js';
+import { bytesToText } from './text.js';
+import type { CoreCounters, ExtendedHeader, LogRecord, Sink } from './types.js';
+
+export interface ReceiverOptions {
+  /** An incomplete ncfrag set is emitted as partial this long after its first fragment. */
+  fragmentTimeoutMs: number;
+  /** A legacy line cut at 1000 bytes waits this long for its continuation. */
+  legacyTimeoutMs: number;
+  /** A record is held this long for a `c` continuation record to merge into it (0: never hold). */
+  continuationTimeoutMs: number;
+  /** A seq hole becomes a `gap` event when not filled within this window. */
+  reorderWindowMs: number;
+  fragmentLimits: FragmentLimits;
+  /** In-flight fragment bytes over all sources; the least recently active source is flushed beyond it. */
+  maxFragmentBytesTotal: number;
+  /** Sources tracked at once; the least recently active one is flushed and forgotten beyond it. */
+  maxSources: number;
+}
+
+// Every hold is well under a second: nothing is held back longer than 1 s (issue 7 target).
+export const DEFAULT_RECEIVER_OPTIONS: ReceiverOptions = {
+  fragmentTimeoutMs: 800,
+  legacyTimeoutMs: 800,
+  continuationTimeoutMs: 100,
+  reorderWindowMs: 1000,
+  fragmentLimits: DEFAULT_FRAGMENT_LIMITS,
+  maxFragmentBytesTotal: 32 * 1024 * 1024,
+  maxSources: 131072,
+};
+
+class SourceState {
+  reassembler: SourceReassembler | null = null;
+  legacy: LegacyJoiner | null = null;
+  seq: SequenceTracker | null = null;
+  legacyLastTs = -1;
+  /** The newest extended record, held for a possible continuation. */
+  held: LogRecord | null = null;
+  heldDeadline = 0;
+  constructor(readonly source: string) {}
+
+  nextDeadline(): number | null {
+    let d = this.held ? this.heldDeadline : null;
+    for (const x of [this.reassembler?.nextDeadline(), this.legacy?.nextDeadline(), this.seq?.nextDeadline()]) {
+      if (x != null && (d === null || x < d)) d = x;
+    }
+    return d;
+  }
+}
+
+export function newCounters(): CoreCounters {
+  return {
+    datagrams: 0, bytes: 0, extended: 0, legacy: 0, fragments: 0, badFragments: 0,
+    reassemblyTimeouts: 0, fragmentEvictions: 0, sourceEvictions: 0, legacyTimeouts: 0, continuationsMerged: 0,
+  };
+}
+
+export class NetconsoleReceiver {
+  readonly options: ReceiverOptions;
+  readonly counters: CoreCounters = newCounters();
+  /** Insertion order = least recently active first (touch() re-inserts). */
+  private sources = new Map<string, SourceState>();
+  /** Sources with something pending (held record, fragments, line tail, open hole). */
+  private dirty = new Set<SourceState>();
+  private fragmentBytes = 0;
+
+  constructor(options: Partial<ReceiverOptions> = {}) {
+    this.options = { ...DEFAULT_RECEIVER_OPTIONS, ...options };
+  }
+
+  get sourceCount(): number { return this.sources.size; }
+  get inFlightFragmentBytes(): number { return this.fragmentBytes; }
+
+  push(source: string, payload: Uint8Array, now: number, sink: Sink): void {
+    const c = this.counters;
+    c.datagrams++;
+    c.bytes += payload.length;
+    const st = this.touch(source, now, sink);
+    const d = parseDatagram(payload);
+    if (d.kind === 'legacy') {
+      c.legacy++;
+      st.legacy ??= new LegacyJoiner(this.options.legacyTimeoutMs);
+      st.legacy.push(d.data, now, (l) => this.emitLegacy(st, l, now, sink));
+      if (st.legacy.hasPending) this.dirty.add(st);
+      return;
+    }
+    c.extended++;
+    const frag = d.header.frag;
+    if (!frag) {
+      this.emitExtended(st, d.header, d.data, true, '', now, now, sink);
+      return;
+    }
+    c.fragments++;
+    st.reassembler ??= new SourceReassembler(this.options.fragmentLimits, this.options.fragmentTimeoutMs);
+    const before = st.reassembler.inFlightBytes;
+    const r = st.reassembler.add(d.recordKey, frag.off, frag.total, d.data, now, (a) => {
+      c.fragmentEvictions++;
+      this.emitAssembled(st, a, now, sink);
+    });
+    this.fragmentBytes += st.reassembler.inFlightBytes - before;
+    if (r.status === 'invalid') {
+      // Keep what the sender said, flagged: an absurd ncfrag is still someone's log line.
+      c.badFragments++;
+      this.emitExtended(st, d.header, d.data, false, r.reason, now, now, sink);
+    } else if (r.status === 'complete') {
+      this.emitAssembled(st, r.assembled, now, sink);
+    } else {
+      this.dirty.add(st);
+      if (this.fragmentBytes > this.options.maxFragmentBytesTotal) this.shedFragments(st, now, sink);
+    }
+  }
+
+  /** Emits whatever has timed out; call at nextDeadline() (calling early is harmless). */
+  poll(now: number, sink: Sink): void {
+    for (const st of this.dirty) {
+      if (st.reassembler) {
+        const before = st.reassembler.inFlightBytes;
+        st.reassembler.expire(now, (a) => {
+          this.counters.reassemblyTimeouts++;
+          this.emitAssembled(st, a, now, sink);
+        });
+        this.fragmentBytes += st.reassembler.inFlightBytes - before;
+      }
+      st.legacy?.expire(now, (l) => {
+        this.counters.legacyTimeouts++;
+        this.emitLegacy(st, l, now, sink);
+      });
+      st.seq?.expire(now, (g) => sink.event({ type: 'gap', source: st.source, at: now, from: g.from, to: g.to }));
+      if (st.held && st.heldDeadline <= now) this.release(st, sink);
+      if (st.nextDeadline() === null) this.dirty.delete(st);
+    }
+  }
+
+  nextDeadline(): number | null {
+    let d: number | null = null;
+    for (const st of this.dirty) {
+      const x = st.nextDeadline();
+      if (x !== null && (d === null || x < d)) d = x;
+    }
+    return d;
+  }
+
+  /** Emits everything pending (partial records, open gaps): shutdown or end of a capture. */
+  flushAll(now: number, sink: Sink): void {
+    for (const st of this.sources.values()) this.drainSource(st, now, sink);
+    this.dirty.clear();
+  }
+
+  private touch(source: string, now: number, sink: Sink): SourceState {
+    let st = this.sources.get(source);
+    if (st) {
+      this.sources.delete(source);
+      this.sources.set(source, st);
+      return st;
+    }
+    if (this.sources.size >= this.options.maxSources) {
+      const oldest = this.sources.values().next().value as SourceState;
+      this.counters.sourceEvictions++;
+      this.drainSource(oldest, now, sink);
+      this.dirty.delete(oldest);
+      this.sources.delete(oldest.source);
+    }
+    st = new SourceState(source);
+    this.sources.set(source, st);
+    return st;
+  }
+
+  private drainSource(st: SourceState, now: number, sink: Sink): void {
+    if (st.reassembler) {
+      const before = st.reassembler.inFlightBytes;
+      st.reassembler.drain((a) => this.emitAssembled(st, a, now, sink));
+      this.fragmentBytes += st.reassembler.inFlightBytes - before;
+    }
+    st.legacy?.drain((l) => this.emitLegacy(st, l, now, sink));
+    st.seq?.drain((g) => sink.event({ type: 'gap', source: st.source, at: now, from: g.from, to: g.to }));
+    if (st.held) this.release(st, sink);
+  }
+
+  /** Over the global fragment budget: flush the least recently active sources' sets as partial. */
+  private shedFragments(current: SourceState, now: number, sink: Sink): void {
+    for (const st of this.sources.values()) {
+      if (this.fragmentBytes <= this.options.maxFragmentBytesTotal) break;
+      if (st === current || !st.reassembler || st.reassembler.inFlightSets === 0) continue;
+      const before = st.reassembler.inFlightBytes;
+      st.reassembler.drain((a) => {
+        this.counters.fragmentEvictions++;
+        this.emitAssembled(st, a, now, sink);
+      });
+      this.fragmentBytes += st.reassembler.inFlightBytes - before;
+    }
+  }
+
+  private emitAssembled(st: SourceState, a: AssembledData, now: number, sink: Sink): void {
+    const parsed = parseExtendedHeader(a.key);
+    if (!parsed) return; // cannot happen: the key came from a parsed header
+    const missing = a.missing.map(([x, y]) => `${x}-${y}`).join(',');
+    this.emitExtended(st, parsed.header, a.data, a.complete, missing ? `missing bytes ${missing}` : '', a.firstAt, now, sink);
+  }
+
+  private emitExtended(
+    st: SourceState, h: ExtendedHeader, data: Uint8Array, complete: boolean, problem: string,
+    firstAt: number, now: number, sink: Sink,
+  ): void {
+    st.seq ??= new SequenceTracker(this.options.reorderWindowMs);
+    const obs = st.seq.observe(h.seq, h.tsUsec, now, (g) => sink.event({ type: 'gap', source: st.source, at: now, from: g.from, to: g.to }));
+    if (obs.verdict === 'duplicate') {
+      sink.event({ type: 'duplicate', source: st.source, at: now, from: h.seq, to: h.seq });
+      return;
+    }
+    if (obs.verdict === 'reorder') sink.event({ type: 'reorder', source: st.source, at: now, from: h.seq, to: h.seq });
+    if (obs.verdict === 'reboot') {
+      if (st.held) this.release(st, sink);
+      sink.event({ type: 'reboot', source: st.source, at: now, from: obs.previousSeq ?? null, to: h.seq, detail: `seq ${obs.previousSeq} -> ${h.seq}, ts ${h.tsUsec}` });
+    }
+    const body = parseRecordBody(data);
+    const fields = Object.keys(h.fields).length ? { ...h.fields, ...body.fields } : body.fields;
+    if (problem) fields.incomplete = problem;
+    const release = h.release ?? fields.release ?? null;
+    if (h.flag === 'c' && st.held && st.held.seq !== null && h.seq > st.held.seq) {
+      // A continuation the kernel could not merge (pr_cont after another record): join it here.
+      st.held.text += body.text;
+      st.held.complete &&= complete;
+      for (const [k, v] of Object.entries(fields)) if (!(k in st.held.fields)) st.held.fields[k] = v;
+      this.counters.continuationsMerged++;
+      return;
+    }
+    const rec: LogRecord = {
+      source: st.source, format: 'extended', seq: h.seq, pri: h.pri, level: h.pri & 7, facility: h.pri >> 3,
+      tsUsec: h.tsUsec, flags: h.flag, text: body.text, fields, release, complete, receivedAt: firstAt,
+    };
+    if (st.held) this.release(st, sink);
+    if (this.options.continuationTimeoutMs <= 0) { sink.record(rec); return; }
+    st.held = rec;
+    st.heldDeadline = now + this.options.continuationTimeoutMs;
+    this.dirty.add(st);
+  }
+
+  private release(st: SourceState, sink: Sink): void {
+    const r = st.held as LogRecord;
+    st.held = null;
+    sink.record(r);
+  }
+
+  private emitLegacy(st: SourceState, l: LegacyLine, now: number, sink: Sink): void {
+    if (l.tsUsec !== null) {
+      // No seq in legacy: the console timestamp jumping back is the only sign of a reboot.
+      if (st.legacyLastTs >= 0 && l.tsUsec + 2_000_000 < st.legacyLastTs) {
+        sink.event({ type: 'reboot', source: st.source, at: now, from: null, to: null, detail: `timestamp ${st.legacyLastTs} -> ${l.tsUsec}` });
+      }
+      st.legacyLastTs = l.tsUsec;
+    }
+    const fields: Record<string, string> = {};
+    if (l.caller) fields.caller = l.caller;
+    if (!l.complete) fields.incomplete = 'line cut at a 1000-byte chunk; its continuation never arrived';
+    sink.record({
+      source: st.source, format: 'legacy', seq: null, pri: l.pri,
+      level: l.pri === null ? null : l.pri & 7, facility: l.pri === null ? null : l.pri >> 3,
+      tsUsec: l.tsUsec, flags: '', text: bytesToText(l.text), fields, release: null,
+      complete: l.complete, receivedAt: l.firstAt,
+    });
+  }
+}
