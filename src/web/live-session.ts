@@ -1,0 +1,211 @@
+// One WebSocket client of GET /api/live.
+//
+// Protocol. The client sends `{"filters": {"host", "level", "text"}, "since_id": N}` (any time; each
+// message replaces the previous subscription). Nothing is sent before the first one. The server
+// answers `{"type":"subscribed"}`, then `{"type":"messages","rows":[…]}` batches,
+// `{"type":"missed","count":N}` when it had to skip records, `{"type":"incident","incident":{…}}`,
+// and `{"type":"error","message":…}` for a bad request.
+//
+// No hole, no duplicate on resume: records are published only after they are stored, so the
+// session replays `id > since_id` from the database page by page while ignoring publications, and
+// switches to live in the same tick as the replay query that came back short. Anything stored by
+// then is in the replay; anything published later has a larger id; `cursor` drops the overlap.
+import type { LiveHub, LiveLimits, LiveSubscriber } from './live.js';
+import { matchesLiveFilter, type LiveFilter, type WebQueries } from './queries.js';
+import type { MessageJson } from './types.js';
+
+/** The part of a `ws` WebSocket the session uses. */
+export interface LiveSocket {
+  readonly bufferedAmount: number;
+  readonly readyState: number;
+  send(data: string): void;
+  close(code?: number, reason?: string): void;
+}
+
+const OPEN = 1;
+const REPLAY_COUNT_CAP = 1_000_000;
+
+export interface Subscription {
+  host?: string;
+  level?: number;
+  text?: string;
+  since_id?: number;
+}
+
+/** Validates a client message; returns the subscription or a one-line error. */
+export function parseSubscription(raw: string): Subscription | { error: string } {
+  let msg: unknown;
+  try {
+    msg = JSON.parse(raw);
+  } catch {
+    return { error: 'message is not JSON; send {"filters":{"host","level","text"},"since_id":N}' };
+  }
+  if (msg === null || typeof msg !== 'object' || Array.isArray(msg)) return { error: 'message must be a JSON object' };
+  const m = msg as { filters?: unknown; since_id?: unknown };
+  const out: Subscription = {};
+  if (m.since_id !== undefined && m.since_id !== null) {
+    if (typeof m.since_id !== 'number' || !Number.isSafeInteger(m.since_id) || m.since_id < 0) return { error: 'since_id must be a non-negative integer' };
+    out.since_id = m.since_id;
+  }
+  if (m.filters !== undefined && m.filters !== null) {
+    if (typeof m.filters !== 'object' || Array.isArray(m.filters)) return { error: 'filters must be an object' };
+    const f = m.filters as { host?: unknown; level?: unknown; text?: unknown };
+    if (f.host !== undefined && f.host !== null && f.host !== '') {
+      if (typeof f.host !== 'string' || f.host.length > 255) return { error: 'filters.host must be a string of at most 255 characters' };
+      out.host = f.host;
+    }
+    if (f.level !== undefined && f.level !== null && f.level !== '') {
+      if (typeof f.level !== 'number' || !Number.isInteger(f.level) || f.level < 0 || f.level > 7) return { error: 'filters.level must be an integer 0..7' };
+      out.level = f.level;
+    }
+    if (f.text !== undefined && f.text !== null && f.text !== '') {
+      if (typeof f.text !== 'string' || f.text.length > 1000) return { error: 'filters.text must be a string of at most 1000 characters' };
+      out.text = f.text;
+    }
+  }
+  return out;
+}
+
+export class LiveSession implements LiveSubscriber {
+  private state: 'waiting' | 'replaying' | 'live' | 'closed' = 'waiting';
+  /** Highest id delivered or deliberately skipped; null = take whatever is published next. */
+  private cursor: number | null = null;
+  private filter: LiveFilter = {};
+  private hostNames: Set<string> | undefined;
+  private lagging = false;
+  private missed = 0;
+  /** Bumped by each subscription so an older replay loop stops. */
+  private generation = 0;
+  private readonly unsubscribe: () => void;
+  private readonly limits: LiveLimits;
+
+  constructor(
+    private readonly socket: LiveSocket,
+    private readonly queries: WebQueries,
+    hub: LiveHub,
+  ) {
+    this.limits = hub.limits;
+    this.unsubscribe = hub.subscribe(this);
+  }
+
+  handleMessage(raw: string): void {
+    if (this.state === 'closed') return;
+    const sub = parseSubscription(raw);
+    if ('error' in sub) {
+      this.send({ type: 'error', message: sub.error });
+      return;
+    }
+    this.generation++;
+    this.filter = { level: sub.level, text: sub.text };
+    this.hostNames = undefined;
+    if (sub.host !== undefined) {
+      const hosts = this.queries.resolveHost(sub.host);
+      this.filter.hostIds = hosts.map((h) => h.id);
+      this.hostNames = new Set([sub.host, ...hosts.map((h) => h.name ?? h.address)]);
+    }
+    this.lagging = false;
+    this.missed = 0;
+    this.send({ type: 'subscribed', filters: { host: sub.host ?? null, level: sub.level ?? null, text: sub.text ?? null }, since_id: sub.since_id ?? null });
+    if (sub.since_id === undefined) {
+      this.cursor = null;
+      this.state = 'live';
+    } else {
+      void this.replay(sub.since_id, this.generation);
+    }
+  }
+
+  private async replay(sinceId: number, generation: number): Promise<void> {
+    this.state = 'replaying';
+    let cursor = sinceId;
+    const start = this.queries.replayStart(cursor, this.filter, this.limits.maxReplay, REPLAY_COUNT_CAP);
+    if (start.skipped > 0) {
+      this.send({ type: 'missed', count: start.skipped, reason: `resume replays at most ${this.limits.maxReplay} records` });
+      cursor = start.cursor;
+    }
+    for (;;) {
+      if (this.superseded(generation)) return;
+      const rows = this.queries.liveAfter(cursor, this.filter, this.limits.replayPage);
+      if (rows.length > 0) {
+        this.send({ type: 'messages', rows });
+        cursor = rows[rows.length - 1]!.id;
+      }
+      if (rows.length < this.limits.replayPage) {
+        this.cursor = cursor;
+        this.state = 'live';
+        return;
+      }
+      await this.drained(generation);
+    }
+  }
+
+  /** A newer subscription or a close ended this replay (closing also bumps the generation). */
+  private superseded(generation: number): boolean {
+    return generation !== this.generation;
+  }
+
+  /** Resolves once the socket's unsent bytes are low again (or the session moved on). */
+  private async drained(generation: number): Promise<void> {
+    while (this.socket.bufferedAmount > this.limits.resumeBelowBytes && !this.superseded(generation)) {
+      await new Promise((r) => setTimeout(r, 20));
+    }
+  }
+
+  onRows(rows: readonly MessageJson[]): void {
+    if (this.state !== 'live') return;
+    const fresh: MessageJson[] = [];
+    for (const r of rows) {
+      if (this.cursor !== null && r.id <= this.cursor) continue;
+      if (matchesLiveFilter(r, this.filter, this.hostNames)) fresh.push(r);
+    }
+    this.cursor = Math.max(this.cursor ?? 0, rows[rows.length - 1]!.id);
+    if (fresh.length === 0) return;
+    if (this.lagging && this.socket.bufferedAmount < this.limits.resumeBelowBytes) this.lagging = false;
+    if (!this.lagging && this.socket.bufferedAmount > this.limits.maxBufferedBytes) this.lagging = true;
+    if (this.lagging) {
+      this.missed += fresh.length;
+      if (this.missed > this.limits.maxMissed) this.disconnect(`client too slow: ${this.missed} records missed`);
+      return;
+    }
+    this.flushMissed();
+    this.send({ type: 'messages', rows: fresh });
+  }
+
+  onIncident(incident: unknown): void {
+    if (this.state !== 'live' || this.lagging) return;
+    const host = (incident as { host?: unknown } | null)?.host;
+    if (this.hostNames !== undefined && typeof host === 'string' && !this.hostNames.has(host)) return;
+    this.send({ type: 'incident', incident });
+  }
+
+  tick(): void {
+    if (this.state === 'live' && this.lagging && this.socket.bufferedAmount < this.limits.resumeBelowBytes) {
+      this.lagging = false;
+      this.flushMissed();
+    }
+  }
+
+  private flushMissed(): void {
+    if (this.missed === 0) return;
+    this.send({ type: 'missed', count: this.missed, reason: 'client too slow' });
+    this.missed = 0;
+  }
+
+  private disconnect(reason: string): void {
+    this.close();
+    // 1008 = policy violation; the reason is shown to the client (at most 123 bytes).
+    this.socket.close(1008, reason.slice(0, 120));
+  }
+
+  private send(msg: object): void {
+    if (this.state === 'closed' || this.socket.readyState !== OPEN) return;
+    this.socket.send(JSON.stringify(msg));
+  }
+
+  /** Detaches from the hub; idempotent. */
+  close(): void {
+    if (this.state === 'closed') return;
+    this.state = 'closed';
+    this.generation++;
+    this.unsubscribe();
+  }
+}

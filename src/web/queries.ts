@@ -1,0 +1,394 @@
+// Every SQL statement of the web side, against migrations/001_init.sql, on a read-only connection.
+// Values only ever travel as parameters; the SQL text is built from fixed fragments.
+import type BetterSqlite3 from 'better-sqlite3';
+import type { MessageJson } from './types.js';
+
+type Db = BetterSqlite3.Database;
+
+export interface MessageFilters {
+  host?: string;
+  boot?: number;
+  /** At most this severity: level <= N (0 = emerg). */
+  level?: number;
+  facility?: number;
+  /** received_at bounds, epoch ms, inclusive. */
+  since?: number;
+  until?: number;
+  /** FTS5 query over the text. */
+  q?: string;
+  seq_from?: number;
+  seq_to?: number;
+  /** Cursors: rows with id < before (older page) or id > after (newer page). */
+  before?: number;
+  after?: number;
+  limit: number;
+  order: 'desc' | 'asc';
+}
+
+export interface MessagePage {
+  messages: MessageJson[];
+  /** Pass as `before` for the next older page (null: nothing older). */
+  older: number | null;
+  /** Pass as `after` for the next newer page (null: nothing newer right now). */
+  newer: number | null;
+}
+
+/** A filter of the live stream, also used to replay from the database. */
+export interface LiveFilter {
+  /** Host ids the `host` filter names (address or display name); undefined = every host. */
+  hostIds?: number[];
+  level?: number;
+  /** Case-insensitive (ASCII) substring of the text. */
+  text?: string;
+}
+
+export class FullTextQueryError extends Error {}
+
+const MESSAGE_COLUMNS = `m.id, COALESCE(h.name, h.address) AS host, s.address AS source, b.number AS boot,
+  m.seq, m.level, m.facility, m.ts_usec, m.received_at, m.text, m.fields, m.complete`;
+const MESSAGE_JOINS = `FROM messages m JOIN hosts h ON h.id = m.host_id
+  JOIN sources s ON s.id = m.source_id JOIN boots b ON b.id = m.boot_id`;
+
+interface MessageRow {
+  id: number;
+  host: string;
+  source: string;
+  boot: number;
+  seq: number | null;
+  level: number | null;
+  facility: number | null;
+  ts_usec: number | null;
+  received_at: number;
+  text: string;
+  fields: string;
+  complete: number;
+}
+
+function parseFields(json: string): Record<string, string> {
+  try {
+    const v: unknown = JSON.parse(json);
+    return v !== null && typeof v === 'object' && !Array.isArray(v) ? (v as Record<string, string>) : {};
+  } catch {
+    return {};
+  }
+}
+
+export function toMessageJson(r: MessageRow): MessageJson {
+  return {
+    id: r.id,
+    host: r.host,
+    source: r.source,
+    boot: r.boot,
+    seq: r.seq,
+    level: r.level,
+    facility: r.facility,
+    ts_usec: r.ts_usec,
+    received_at: r.received_at,
+    text: r.text,
+    fields: parseFields(r.fields),
+    complete: r.complete === 1,
+  };
+}
+
+/** ASCII-only lower case, the same as SQLite's lower(), so live and replayed rows match alike. */
+export function lowerAscii(s: string): string {
+  return s.replace(/[A-Z]+/g, (m) => m.toLowerCase());
+}
+
+/** True when a row matches a live filter (the JS twin of liveFilterSql). */
+export function matchesLiveFilter(row: MessageJson, filter: LiveFilter, hostNames?: Set<string>): boolean {
+  if (hostNames !== undefined && !hostNames.has(row.host)) return false;
+  if (filter.level !== undefined && (row.level === null || row.level > filter.level)) return false;
+  if (filter.text !== undefined && filter.text !== '' && !lowerAscii(row.text).includes(lowerAscii(filter.text))) return false;
+  return true;
+}
+
+function liveFilterSql(filter: LiveFilter, where: string[], params: unknown[]): void {
+  if (filter.hostIds !== undefined) {
+    where.push(`m.host_id IN (${filter.hostIds.map(() => '?').join(',') || 'NULL'})`);
+    params.push(...filter.hostIds);
+  }
+  if (filter.level !== undefined) {
+    where.push('m.level <= ?');
+    params.push(filter.level);
+  }
+  if (filter.text !== undefined && filter.text !== '') {
+    where.push('instr(lower(m.text), ?) > 0');
+    params.push(lowerAscii(filter.text));
+  }
+}
+
+export interface HostSummary {
+  host: string;
+  address: string;
+  name: string | null;
+  first_seen: number;
+  last_seen: number;
+  messages: number;
+  current_boot: number | null;
+  /** The current boot started because the sequence numbers started over. */
+  rebooted: boolean;
+  boots: BootSummary[];
+  gaps: number;
+  /** Records lost in gaps (sum of the gap ranges). */
+  lost_records: number;
+  checksum_errors: number;
+  bad_packets: number;
+  dropped: number;
+  sources: { address: string; format: string; last_seen: number }[];
+}
+
+export interface BootSummary {
+  boot: number;
+  started_at: number;
+  first_seq: number | null;
+  reason: string;
+  release: string | null;
+  messages: number;
+  gaps: number;
+  lost_records: number;
+}
+
+export interface HostRef {
+  id: number;
+  address: string;
+  name: string | null;
+}
+
+/** Prepared statements are cached by their SQL text; the set of texts is small and fixed. */
+export class WebQueries {
+  private readonly cache = new Map<string, BetterSqlite3.Statement>();
+
+  constructor(private readonly db: Db) {}
+
+  private stmt(sql: string): BetterSqlite3.Statement {
+    let s = this.cache.get(sql);
+    if (s === undefined) {
+      s = this.db.prepare(sql);
+      this.cache.set(sql, s);
+    }
+    return s;
+  }
+
+  /** Hosts a name refers to: its address or its display name. */
+  resolveHost(nameOrAddress: string): HostRef[] {
+    return this.stmt('SELECT id, address, name FROM hosts WHERE address = ? OR name = ? ORDER BY id').all(nameOrAddress, nameOrAddress) as HostRef[];
+  }
+
+  listMessages(f: MessageFilters): MessagePage {
+    const where: string[] = [];
+    const params: unknown[] = [];
+    if (f.host !== undefined) {
+      where.push('m.host_id IN (SELECT id FROM hosts WHERE address = ? OR name = ?)');
+      params.push(f.host, f.host);
+    }
+    if (f.boot !== undefined) {
+      where.push('b.number = ?');
+      params.push(f.boot);
+    }
+    if (f.level !== undefined) {
+      where.push('m.level <= ?');
+      params.push(f.level);
+    }
+    if (f.facility !== undefined) {
+      where.push('m.facility = ?');
+      params.push(f.facility);
+    }
+    if (f.since !== undefined) {
+      where.push('m.received_at >= ?');
+      params.push(f.since);
+    }
+    if (f.until !== undefined) {
+      where.push('m.received_at <= ?');
+      params.push(f.until);
+    }
+    if (f.seq_from !== undefined) {
+      where.push('m.seq >= ?');
+      params.push(f.seq_from);
+    }
+    if (f.seq_to !== undefined) {
+      where.push('m.seq <= ?');
+      params.push(f.seq_to);
+    }
+    if (f.q !== undefined) {
+      where.push('m.id IN (SELECT rowid FROM messages_fts WHERE messages_fts MATCH ?)');
+      params.push(f.q);
+    }
+    // Walking forward from `after` reads ascending; everything else descending from `before`.
+    const forward = f.after !== undefined;
+    if (f.after !== undefined) {
+      where.push('m.id > ?');
+      params.push(f.after);
+    }
+    if (f.before !== undefined) {
+      where.push('m.id < ?');
+      params.push(f.before);
+    }
+    const sql = `SELECT ${MESSAGE_COLUMNS} ${MESSAGE_JOINS}
+      ${where.length ? 'WHERE ' + where.join(' AND ') : ''}
+      ORDER BY m.id ${forward ? 'ASC' : 'DESC'} LIMIT ?`;
+    let rows: MessageRow[];
+    try {
+      rows = this.stmt(sql).all(...params, f.limit + 1) as MessageRow[];
+    } catch (err) {
+      if (f.q !== undefined && isFtsError(err)) throw new FullTextQueryError(`invalid full-text query ${JSON.stringify(f.q)}: ${(err as Error).message}`);
+      throw err;
+    }
+    const more = rows.length > f.limit;
+    if (more) rows.pop();
+    const messages = rows.map(toMessageJson);
+    if (forward) messages.reverse(); // now newest first
+    const newestId = messages.length ? messages[0]!.id : null;
+    const oldestId = messages.length ? messages[messages.length - 1]!.id : null;
+    const page: MessagePage = forward
+      ? // The page holds the `limit` rows right after `after`: older ones are before its oldest.
+        { messages, older: oldestId ?? f.after! + 1, newer: newestId ?? f.after! }
+      : { messages, older: more ? oldestId : null, newer: newestId ?? (f.before !== undefined ? f.before - 1 : null) };
+    if (f.order === 'asc') page.messages.reverse();
+    return page;
+  }
+
+  getMessage(id: number): (MessageJson & { boot_id: number; source_id: number }) | undefined {
+    const r = this.stmt(`SELECT ${MESSAGE_COLUMNS}, m.boot_id, m.source_id ${MESSAGE_JOINS} WHERE m.id = ?`).get(id) as
+      | (MessageRow & { boot_id: number; source_id: number })
+      | undefined;
+    return r === undefined ? undefined : { ...toMessageJson(r), boot_id: r.boot_id, source_id: r.source_id };
+  }
+
+  /**
+   * Records around one, in kernel order. With a sequence number: the same boot and the same source
+   * (a host with two targets stores every record twice, once per source). Without: arrival order.
+   */
+  context(id: number, before: number, after: number): { message: MessageJson; before: MessageJson[]; after: MessageJson[] } | undefined {
+    const target = this.getMessage(id);
+    if (target === undefined) return undefined;
+    const { boot_id: bootId, source_id: sourceId, ...message } = target;
+    let older: MessageRow[];
+    let newer: MessageRow[];
+    if (message.seq !== null) {
+      older = this.stmt(`SELECT ${MESSAGE_COLUMNS} ${MESSAGE_JOINS}
+        WHERE m.boot_id = ? AND m.source_id = ? AND (m.seq < ? OR (m.seq = ? AND m.id < ?))
+        ORDER BY m.seq DESC, m.id DESC LIMIT ?`).all(bootId, sourceId, message.seq, message.seq, id, before) as MessageRow[];
+      newer = this.stmt(`SELECT ${MESSAGE_COLUMNS} ${MESSAGE_JOINS}
+        WHERE m.boot_id = ? AND m.source_id = ? AND (m.seq > ? OR (m.seq = ? AND m.id > ?))
+        ORDER BY m.seq ASC, m.id ASC LIMIT ?`).all(bootId, sourceId, message.seq, message.seq, id, after) as MessageRow[];
+    } else {
+      older = this.stmt(`SELECT ${MESSAGE_COLUMNS} ${MESSAGE_JOINS}
+        WHERE m.host_id = (SELECT host_id FROM messages WHERE id = ?) AND m.boot_id = ? AND m.id < ?
+        ORDER BY m.id DESC LIMIT ?`).all(id, bootId, id, before) as MessageRow[];
+      newer = this.stmt(`SELECT ${MESSAGE_COLUMNS} ${MESSAGE_JOINS}
+        WHERE m.host_id = (SELECT host_id FROM messages WHERE id = ?) AND m.boot_id = ? AND m.id > ?
+        ORDER BY m.id ASC LIMIT ?`).all(id, bootId, id, after) as MessageRow[];
+    }
+    return { message, before: older.reverse().map(toMessageJson), after: newer.map(toMessageJson) };
+  }
+
+  hosts(): HostSummary[] {
+    const hosts = this.stmt(`SELECT h.id, h.address, h.name, h.first_seen, h.last_seen, b.number AS current_boot, b.reason AS current_reason
+      FROM hosts h LEFT JOIN boots b ON b.id = h.current_boot_id ORDER BY h.last_seen DESC`).all() as {
+      id: number; address: string; name: string | null; first_seen: number; last_seen: number; current_boot: number | null; current_reason: string | null;
+    }[];
+    return hosts.map((h) => {
+      const boots = this.stmt(`SELECT b.id, b.number, b.started_at, b.first_seq, b.reason, b.release,
+          (SELECT count(*) FROM messages m WHERE m.boot_id = b.id) AS messages,
+          (SELECT count(*) FROM seq_events e WHERE e.boot_id = b.id AND e.type = 'gap') AS gaps,
+          (SELECT COALESCE(sum(e.seq_to - e.seq_from + 1), 0) FROM seq_events e WHERE e.boot_id = b.id AND e.type = 'gap') AS lost
+        FROM boots b WHERE b.host_id = ? ORDER BY b.number`).all(h.id) as {
+        number: number; started_at: number; first_seq: number | null; reason: string; release: string | null; messages: number; gaps: number; lost: number;
+      }[];
+      const gaps = this.stmt(`SELECT count(*) AS n, COALESCE(sum(seq_to - seq_from + 1), 0) AS lost FROM seq_events WHERE host_id = ? AND type = 'gap'`).get(h.id) as { n: number; lost: number };
+      const counters = this.stmt(`SELECT COALESCE(sum(c.checksum_errors), 0) AS checksum_errors, COALESCE(sum(c.bad_packets), 0) AS bad_packets,
+          COALESCE(sum(c.dropped), 0) AS dropped
+        FROM source_counters c JOIN sources s ON s.id = c.source_id WHERE s.host_id = ?`).get(h.id) as { checksum_errors: number; bad_packets: number; dropped: number };
+      const sources = this.stmt('SELECT address, format, last_seen FROM sources WHERE host_id = ? ORDER BY address').all(h.id) as HostSummary['sources'];
+      return {
+        host: h.name ?? h.address,
+        address: h.address,
+        name: h.name,
+        first_seen: h.first_seen,
+        last_seen: h.last_seen,
+        messages: boots.reduce((n, b) => n + b.messages, 0),
+        current_boot: h.current_boot,
+        rebooted: h.current_reason === 'reboot',
+        boots: boots.map((b) => ({
+          boot: b.number, started_at: b.started_at, first_seq: b.first_seq, reason: b.reason, release: b.release,
+          messages: b.messages, gaps: b.gaps, lost_records: b.lost,
+        })),
+        gaps: gaps.n,
+        lost_records: gaps.lost,
+        checksum_errors: counters.checksum_errors,
+        bad_packets: counters.bad_packets,
+        dropped: counters.dropped,
+        sources,
+      };
+    });
+  }
+
+  /** The boot row of a host's boot number, or undefined. */
+  findBoot(host: string, bootNumber: number): { bootId: number; host: HostRef } | undefined {
+    for (const h of this.resolveHost(host)) {
+      const b = this.stmt('SELECT id FROM boots WHERE host_id = ? AND number = ?').get(h.id, bootNumber) as { id: number } | undefined;
+      if (b !== undefined) return { bootId: b.id, host: h };
+    }
+    return undefined;
+  }
+
+  /**
+   * One page of a boot's log in kernel order (seq, then arrival for records without one), after a
+   * keyset position. Paged so no statement stays open across the awaits of a streamed download.
+   */
+  bootLogPage(bootId: number, after: { seq: number; id: number } | null, limit: number): MessageJson[] {
+    // Records without seq (legacy) sort first as seq -1 so the whole boot is one ordered sequence.
+    const rows = after === null
+      ? this.stmt(`SELECT ${MESSAGE_COLUMNS} ${MESSAGE_JOINS} WHERE m.boot_id = ?
+          ORDER BY COALESCE(m.seq, -1), m.id LIMIT ?`).all(bootId, limit)
+      : this.stmt(`SELECT ${MESSAGE_COLUMNS} ${MESSAGE_JOINS} WHERE m.boot_id = ?
+          AND (COALESCE(m.seq, -1) > ? OR (COALESCE(m.seq, -1) = ? AND m.id > ?))
+          ORDER BY COALESCE(m.seq, -1), m.id LIMIT ?`).all(bootId, after.seq, after.seq, after.id, limit);
+    return (rows as MessageRow[]).map(toMessageJson);
+  }
+
+  /** Live replay: rows after `cursor` matching the filter, oldest first. */
+  liveAfter(cursor: number, filter: LiveFilter, limit: number): MessageJson[] {
+    const where = ['m.id > ?'];
+    const params: unknown[] = [cursor];
+    liveFilterSql(filter, where, params);
+    const rows = this.stmt(`SELECT ${MESSAGE_COLUMNS} ${MESSAGE_JOINS} WHERE ${where.join(' AND ')} ORDER BY m.id ASC LIMIT ?`).all(...params, limit) as MessageRow[];
+    return rows.map(toMessageJson);
+  }
+
+  /**
+   * Where a replay from `cursor` should start so that at most `keep` rows are replayed: returns the
+   * id to start after and how many matching rows that skips (counted up to `countCap`).
+   */
+  replayStart(cursor: number, filter: LiveFilter, keep: number, countCap: number): { cursor: number; skipped: number } {
+    const where = ['m.id > ?'];
+    const params: unknown[] = [cursor];
+    liveFilterSql(filter, where, params);
+    const cond = where.join(' AND ');
+    const pivot = this.stmt(`SELECT m.id FROM messages m WHERE ${cond} ORDER BY m.id DESC LIMIT 1 OFFSET ?`).get(...params, keep) as { id: number } | undefined;
+    if (pivot === undefined) return { cursor, skipped: 0 };
+    const { n } = this.stmt(`SELECT count(*) AS n FROM (SELECT 1 FROM messages m WHERE ${cond} AND m.id <= ? LIMIT ?)`).get(...params, pivot.id, countCap) as { n: number };
+    return { cursor: pivot.id, skipped: n };
+  }
+
+  maxMessageId(): number {
+    return (this.stmt('SELECT COALESCE(max(id), 0) AS n FROM messages').get() as { n: number }).n;
+  }
+
+  storedTotals(): { messages: number; hosts: number; boots: number; datagrams: number; bytes: number; bad_packets: number; checksum_errors: number; dropped: number; gaps: number } {
+    const m = this.stmt('SELECT count(*) AS messages FROM messages').get() as { messages: number };
+    const h = this.stmt('SELECT (SELECT count(*) FROM hosts) AS hosts, (SELECT count(*) FROM boots) AS boots').get() as { hosts: number; boots: number };
+    const c = this.stmt(`SELECT COALESCE(sum(datagrams), 0) AS datagrams, COALESCE(sum(bytes), 0) AS bytes,
+      COALESCE(sum(bad_packets), 0) AS bad_packets, COALESCE(sum(checksum_errors), 0) AS checksum_errors,
+      COALESCE(sum(dropped), 0) AS dropped FROM source_counters`).get() as { datagrams: number; bytes: number; bad_packets: number; checksum_errors: number; dropped: number };
+    const g = this.stmt(`SELECT count(*) AS gaps FROM seq_events WHERE type = 'gap'`).get() as { gaps: number };
+    return { ...m, ...h, ...c, ...g };
+  }
+}
+
+/** FTS5 reports query syntax problems as plain SQLITE_ERROR ("fts5: syntax error…", "no such column…"). */
+function isFtsError(err: unknown): boolean {
+  const e = err as { code?: string; message?: string };
+  return e?.code === 'SQLITE_ERROR' && typeof e.message === 'string';
+}

@@ -1,0 +1,101 @@
+// GET /api/stats, GET /healthz and GET /metrics (Prometheus text via prom-client).
+import type { FastifyInstance } from 'fastify';
+import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
+import type { LiveHub } from '../live.js';
+import type { WebQueries } from '../queries.js';
+import type { HealthReport, ReceiverStats } from '../types.js';
+
+/** A counter whose value is read from the receiver's own totals at scrape time. */
+function mirroredCounter(registry: Registry, name: string, help: string, read: () => number): void {
+  new Counter({
+    name, help, registers: [registry],
+    collect() {
+      this.reset();
+      this.inc(Math.max(0, read()));
+    },
+  });
+}
+
+function mirroredGauge(registry: Registry, name: string, help: string, read: () => number): void {
+  new Gauge({ name, help, registers: [registry], collect() { this.set(read()); } });
+}
+
+/** The registry, and `refresh()` to take the one stats() snapshot a scrape reads. */
+export function buildMetrics(stats: () => ReceiverStats, live: LiveHub): { registry: Registry; refresh(): void } {
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry, prefix: 'netconsole_hub_' });
+  // stats() is read once per scrape, not once per metric.
+  let snapshot: ReceiverStats | null = null;
+  const s = (): ReceiverStats => (snapshot ??= stats());
+  mirroredCounter(registry, 'netconsole_datagrams_total', 'UDP datagrams received', () => s().datagrams);
+  mirroredCounter(registry, 'netconsole_bytes_total', 'UDP payload bytes received', () => s().bytes);
+  mirroredCounter(registry, 'netconsole_records_total', 'Kernel log records produced by the pipeline', () => s().records);
+  mirroredCounter(registry, 'netconsole_gaps_total', 'Sequence gaps (lost record ranges) detected', () => s().gaps);
+  mirroredCounter(registry, 'netconsole_bad_packets_total', 'Datagrams that could not be parsed', () => s().bad_packets);
+  mirroredCounter(registry, 'netconsole_checksum_errors_total', 'Packets with a wrong IP or UDP checksum (raw capture)', () => s().checksum_errors);
+  mirroredCounter(registry, 'netconsole_reassembly_timeouts_total', 'Fragmented records completed by timeout', () => s().reassembly_timeouts);
+  new Counter({
+    name: 'netconsole_dropped_total', help: 'Datagrams or records refused by a bound, by reason', labelNames: ['reason'], registers: [registry],
+    collect() {
+      this.reset();
+      for (const [reason, n] of Object.entries(s().dropped)) this.inc({ reason }, Math.max(0, n));
+    },
+  });
+  mirroredGauge(registry, 'netconsole_queue_depth', 'Records waiting for the storage writer', () => s().queue_depth);
+  mirroredGauge(registry, 'netconsole_sources', 'Sources currently tracked', () => s().sources);
+  mirroredGauge(registry, 'netconsole_udp_receive_buffer_bytes', 'Receive buffer granted by the kernel per UDP socket', () => s().udp_receive_buffer_bytes);
+  mirroredGauge(registry, 'netconsole_websocket_clients', 'Connected live-stream WebSocket clients', () => live.clientCount);
+  return { registry, refresh: () => { snapshot = stats(); } };
+}
+
+export function registerStatusRoutes(
+  app: FastifyInstance,
+  queries: WebQueries,
+  stats: () => ReceiverStats,
+  health: () => HealthReport,
+  live: LiveHub,
+): void {
+  const { registry, refresh } = buildMetrics(stats, live);
+
+  app.get('/api/stats', async () => {
+    const run = stats();
+    const stored = queries.storedTotals();
+    return {
+      messages: stored.messages,
+      hosts: stored.hosts,
+      boots: stored.boots,
+      datagrams: run.datagrams,
+      bytes: run.bytes,
+      bad_packets: run.bad_packets,
+      checksum_errors: run.checksum_errors,
+      dropped: run.dropped,
+      records: run.records,
+      gaps: run.gaps,
+      queue_depth: run.queue_depth,
+      reassembly_timeouts: run.reassembly_timeouts,
+      udp_receive_buffer_bytes: run.udp_receive_buffer_bytes,
+      websocket_clients: live.clientCount,
+      // Per-source totals kept in the database across restarts.
+      stored_totals: stored,
+      receiver: run,
+    };
+  });
+
+  app.get('/healthz', async (_request, reply) => {
+    const report = health();
+    const problems = [...report.problems];
+    try {
+      queries.maxMessageId();
+    } catch (err) {
+      problems.push(`database not readable: ${(err as Error).message}`);
+    }
+    const ok = report.ok && problems.length === 0;
+    return reply.status(ok ? 200 : 503).send({ ok, problems });
+  });
+
+  app.get('/metrics', async (_request, reply) => {
+    refresh();
+    const text = await registry.metrics();
+    return reply.type(registry.contentType).send(text);
+  });
+}

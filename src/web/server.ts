@@ -1,0 +1,113 @@
+// The web server `serve` starts: JSON API, live WebSocket, metrics and the dashboard.
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import Fastify, { type FastifyInstance } from 'fastify';
+import fastifyStatic from '@fastify/static';
+import fastifyWebsocket from '@fastify/websocket';
+import type { Logger } from 'pino';
+import type BetterSqlite3 from 'better-sqlite3';
+import { openReadOnly } from '../receiver/store/database.js';
+import { installErrorHandlers, sendError } from './http-errors.js';
+import type { LiveHub } from './live.js';
+import { WebQueries } from './queries.js';
+import { installSecurityHeaders } from './security.js';
+import { registerHostRoutes } from './routes/hosts.js';
+import { registerLiveRoute } from './routes/live.js';
+import { registerMessageRoutes } from './routes/messages.js';
+import { registerStatusRoutes } from './routes/status.js';
+import type { HealthReport, ReceiverStats } from './types.js';
+
+export type { ReceiverStats, HealthReport, MessageJson } from './types.js';
+export { LiveHub } from './live.js';
+
+export interface WebOptions {
+  /** HTTP bind, default 127.0.0.1:8080. */
+  host: string;
+  port: number;
+  /** The database `serve` writes; the web server opens its own read-only connection. */
+  dbPath: string;
+  /** `serve` calls live.publish(rows) after each stored batch and live.publishIncident(incident). */
+  live: LiveHub;
+  stats: () => ReceiverStats;
+  health: () => HealthReport;
+  logger?: Logger;
+  /** Where the built dashboard is (default: dist/public next to this module). */
+  publicDir?: string;
+}
+
+export interface WebServer {
+  /** `http://host:port` actually bound (port 0 gets a free one). */
+  address: string;
+  close(): Promise<void>;
+}
+
+const MAX_WS_MESSAGE = 64 * 1024;
+
+function defaultPublicDir(): string {
+  // dist/src/web/server.js -> dist/public
+  return fileURLToPath(new URL('../../public/', import.meta.url));
+}
+
+/** Incident routes are another module; wired in when it exists (see the report in issue 6). */
+async function registerOptionalIncidentRoutes(app: FastifyInstance, db: BetterSqlite3.Database): Promise<void> {
+  const specifier = './incidents-routes.js';
+  let mod: { registerIncidentRoutes?: (app: FastifyInstance, db: BetterSqlite3.Database) => unknown };
+  try {
+    mod = (await import(specifier)) as typeof mod;
+  } catch (err) {
+    const e = err as { code?: string; url?: string; message?: string };
+    if (e.code === 'ERR_MODULE_NOT_FOUND' && String(e.message).includes('incidents-routes')) return;
+    throw err;
+  }
+  await mod.registerIncidentRoutes?.(app, db);
+}
+
+export async function buildWebApp(opts: WebOptions, db: BetterSqlite3.Database): Promise<FastifyInstance> {
+  const app = Fastify({
+    ...(opts.logger ? { loggerInstance: opts.logger } : { logger: false }),
+    // Kernel lines are short; nothing the API accepts needs a large body.
+    bodyLimit: 64 * 1024,
+    disableRequestLogging: true,
+  }) as unknown as FastifyInstance;
+  const queries = new WebQueries(db);
+  installSecurityHeaders(app);
+  installErrorHandlers(app);
+  await app.register(fastifyWebsocket, { options: { maxPayload: MAX_WS_MESSAGE } });
+  registerMessageRoutes(app, queries);
+  registerHostRoutes(app, queries);
+  registerStatusRoutes(app, queries, opts.stats, opts.health, opts.live);
+  registerLiveRoute(app, queries, opts.live);
+  await registerOptionalIncidentRoutes(app, db);
+  const publicDir = opts.publicDir ?? defaultPublicDir();
+  if (existsSync(publicDir)) {
+    await app.register(fastifyStatic, { root: publicDir, index: ['index.html'], wildcard: true });
+  } else {
+    app.get('/', async (_request, reply) => sendError(reply, 503, `dashboard not built (no ${publicDir}); run npm run build`));
+  }
+  return app;
+}
+
+export async function startWebServer(opts: WebOptions): Promise<WebServer> {
+  const db = openReadOnly(opts.dbPath);
+  db.pragma('busy_timeout = 2000');
+  let app: FastifyInstance;
+  try {
+    app = await buildWebApp(opts, db);
+    await app.listen({ host: opts.host, port: opts.port });
+  } catch (err) {
+    db.close();
+    throw new Error(`web server could not listen on ${opts.host}:${opts.port}: ${(err as Error).message}`);
+  }
+  const addr = app.server.address();
+  const port = typeof addr === 'object' && addr !== null ? addr.port : opts.port;
+  const host = opts.host.includes(':') ? `[${opts.host}]` : opts.host;
+  return {
+    address: `http://${host}:${port}`,
+    async close() {
+      // Live sockets would keep the server open; close them first.
+      for (const client of app.websocketServer?.clients ?? []) client.terminate();
+      await app.close();
+      db.close();
+    },
+  };
+}
