@@ -28,3 +28,9 @@ export async function main(argv: string[]): Promise<void> {
     process.exitCode = 2;
   }
 }
+
+// `netconsole-hub decode … | head` closes the pipe early: that is not an error.
+process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+  if (err.code === 'EPIPE') process.exit(0);
+  throw err;
+});

@@ -8,6 +8,8 @@
 
 const WINDOW = 1024;
 const FIRST_KEEP = 8;
+/** How far before the first tracked seq a late record still counts as reordered, not a reboot. */
+const EARLY_SLACK = 64;
 /** Largest number of separate holes remembered; beyond it the oldest is reported at once. */
 const MAX_HOLES = 32;
 /** ts going back by more than this while seq moves forward means a new boot. */
@@ -54,12 +56,18 @@ export class SequenceTracker {
     if (back < WINDOW) {
       if (this.isSeen(back)) return { verdict: 'duplicate' };
       if (this.fillHole(seq)) { this.markSeen(back); return { verdict: 'reorder' }; }
+      // Just before the first record we tracked, and older: it was overtaken on the way.
+      const first = this.firstSeqs[0];
+      if (seq < first && first - seq <= EARLY_SLACK && tsUsec <= this.firstTs[0]) {
+        this.markSeen(back);
+        return { verdict: 'reorder' };
+      }
       // Inside the window but neither seen nor a known hole: an old record we never tracked.
       if (seq <= this.replayUntil) return { verdict: 'duplicate' };
     }
     // Far behind: the same boot replaying its ring buffer, or a new boot.
     const k = this.firstSeqs.indexOf(seq);
-    if (k >= 0 && this.firstTs[k] === tsUsec) {
+    if (k >= 0 && tsUsec > 0 && this.firstTs[k] === tsUsec) {
       this.replayUntil = this.maxSeq;
       return { verdict: 'duplicate' };
     }
