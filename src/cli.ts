@@ -2,6 +2,7 @@
 // and registers itself here; this file only wires them up and turns errors into one line.
 import { Command, CommanderError } from 'commander';
 import { registerDecode } from './commands/decode.js';
+import { registerServe } from './commands/serve.js';
 
 export function buildProgram(): Command {
   const program = new Command();
@@ -11,6 +12,7 @@ export function buildProgram(): Command {
     .showHelpAfterError('(run with --help for usage)')
     .exitOverride();
   registerDecode(program);
+  registerServe(program);
   return program;
 }
 

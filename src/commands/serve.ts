@@ -1,0 +1,162 @@
+// `netconsole-hub serve`: the collector (what `npm start` runs). Settings come from, in order of
+// precedence: flags, then environment variables, then a JSON config file, then the defaults.
+import { readFileSync } from 'node:fs';
+import { Option, type Command } from 'commander';
+import pino from 'pino';
+import { UsageError } from '../errors.js';
+import { Collector } from '../receiver/collector.js';
+import { parseEndpoint, formatEndpoint, type Endpoint } from '../receiver/endpoint.js';
+import { startWebServer } from '../web/server.js';
+
+export interface ServeSettings {
+  udp: Endpoint[];
+  http: Endpoint;
+  db: string;
+  capture: 'udp' | 'raw';
+  retainDays?: number;
+  maxDbMb?: number;
+  logLevel: string;
+}
+
+/** Config-file keys (JSON object) and the flag each one mirrors. */
+const CONFIG_KEYS = ['udp', 'http', 'db', 'capture', 'retainDays', 'maxDbMb', 'logLevel'] as const;
+type ConfigKey = (typeof CONFIG_KEYS)[number];
+
+export const DEFAULTS = {
+  udp: ['0.0.0.0:6666', '[::]:6666'],
+  http: '127.0.0.1:8080',
+  db: './data/netconsole.db',
+  capture: 'udp',
+  logLevel: 'info',
+};
+
+export function readConfigFile(path: string): Partial<Record<ConfigKey, unknown>> {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (err) {
+    throw new UsageError(`cannot read config file ${path}: ${(err as NodeJS.ErrnoException).code ?? err}`);
+  }
+  let obj: unknown;
+  try {
+    obj = JSON.parse(text);
+  } catch (err) {
+    throw new UsageError(`config file ${path} is not valid JSON: ${(err as Error).message}`);
+  }
+  if (typeof obj !== 'object' || obj === null || Array.isArray(obj)) throw new UsageError(`config file ${path} must hold a JSON object`);
+  for (const key of Object.keys(obj)) {
+    if (!(CONFIG_KEYS as readonly string[]).includes(key)) {
+      throw new UsageError(`config file ${path}: unknown key '${key}' (known: ${CONFIG_KEYS.join(', ')})`);
+    }
+  }
+  return obj as Partial<Record<ConfigKey, unknown>>;
+}
+
+function positiveNumber(v: unknown, what: string): number | undefined {
+  if (v === undefined) return undefined;
+  const n = Number(v);
+  if (!Number.isFinite(n) || n <= 0) throw new UsageError(`${what} must be a positive number, not '${v}'`);
+  return n;
+}
+
+/** Merges flags/env (from commander, which knows each value's source) over the config file and defaults. */
+export function resolveSettings(cmd: Command): ServeSettings {
+  const o = cmd.opts();
+  const fromCli = (k: string) => ['cli', 'env'].includes(cmd.getOptionValueSource(k) ?? '') ? o[k] : undefined;
+  const file = o.config ? readConfigFile(o.config) : {};
+  const pick = <T>(k: ConfigKey, def?: T): unknown => fromCli(k) ?? file[k] ?? def;
+  let udp = pick('udp', DEFAULTS.udp);
+  if (typeof udp === 'string') udp = udp.split(',').map((s) => s.trim()).filter(Boolean);
+  if (!Array.isArray(udp) || udp.length === 0) throw new UsageError('udp must be a list of HOST:PORT');
+  const capture = String(pick('capture', DEFAULTS.capture));
+  if (capture !== 'udp' && capture !== 'raw') throw new UsageError(`--capture must be udp or raw, not '${capture}'`);
+  return {
+    udp: udp.map((u) => parseEndpoint(String(u), '--udp')),
+    http: parseEndpoint(String(pick('http', DEFAULTS.http)), '--http'),
+    db: String(pick('db', DEFAULTS.db)),
+    capture,
+    retainDays: positiveNumber(pick('retainDays'), '--retain-days'),
+    maxDbMb: positiveNumber(pick('maxDbMb'), '--max-db-mb'),
+    logLevel: String(pick('logLevel', DEFAULTS.logLevel)),
+  };
+}
+
+export function registerServe(program: Command): void {
+  program
+    .command('serve')
+    .description('run the collector: UDP listeners, SQLite storage, HTTP API, live stream and dashboard')
+    .addOption(new Option('--udp <host:port...>', `UDP listen address, repeatable (default ${DEFAULTS.udp.join(' and ')})`).env('NCH_UDP'))
+    .addOption(new Option('--http <host:port>', `HTTP API and dashboard address (default ${DEFAULTS.http})`).env('NCH_HTTP'))
+    .addOption(new Option('--db <path>', `SQLite database file, its directory is created (default ${DEFAULTS.db})`).env('NCH_DB'))
+    .addOption(new Option('--capture <mode>', 'udp (plain sockets) or raw (raw socket: sees and verifies IP/UDP checksums; needs CAP_NET_RAW)').env('NCH_CAPTURE'))
+    .addOption(new Option('--retain-days <n>', 'delete messages older than this many days').env('NCH_RETAIN_DAYS'))
+    .addOption(new Option('--max-db-mb <n>', 'delete the oldest messages to keep the database under this size').env('NCH_MAX_DB_MB'))
+    .addOption(new Option('--log-level <level>', 'pino log level: fatal, error, warn, info, debug (default info)').env('NCH_LOG_LEVEL'))
+    .addOption(new Option('--config <file>', 'JSON config file with keys ' + CONFIG_KEYS.join(', ') + ' (flags and env override it)').env('NCH_CONFIG'))
+    .addHelpText('after', '\nPrecedence: flags > environment (NCH_*) > config file > defaults.')
+    .action(async (_opts: unknown, cmd: Command) => {
+      const s = resolveSettings(cmd);
+      await runServe(s);
+    });
+}
+
+export async function runServe(s: ServeSettings): Promise<void> {
+  const logger = pino({ level: s.logLevel, base: undefined });
+  if (s.capture === 'raw') throw new UsageError('--capture raw: not available in this build yet; use --capture udp');
+  const udp = await withIpv6Fallback(s.udp, logger);
+  const collector = await Collector.start({ dbPath: s.db, udp, logger, retention: { retainDays: s.retainDays, maxDbMb: s.maxDbMb } });
+  let web;
+  try {
+    web = await startWebServer({
+      host: s.http.host, port: s.http.port, dbPath: s.db, live: collector.live, logger,
+      stats: () => collector.stats(),
+      health: () => {
+        const problems: string[] = [];
+        if (!collector.listening) problems.push('not listening on UDP');
+        const w = collector.writer.stats();
+        if (w.dropped.writer_failed > 0 || w.dropped.write_error > 0) problems.push('database writes are failing');
+        return { ok: problems.length === 0, problems };
+      },
+    });
+  } catch (err) {
+    await collector.stop();
+    const e = err as NodeJS.ErrnoException;
+    if (e.code === 'EADDRINUSE') throw new UsageError(`HTTP ${formatEndpoint(s.http)} is already in use: pick another with --http HOST:PORT`);
+    throw err;
+  }
+  logger.info({ http: web.address, db: s.db }, `dashboard and API on ${web.address}`);
+  await new Promise<void>((resolve) => {
+    const shutdown = (sig: string) => {
+      logger.info({ signal: sig }, 'stopping: flushing buffered records');
+      process.off('SIGINT', onInt);
+      process.off('SIGTERM', onTerm);
+      resolve();
+    };
+    const onInt = () => shutdown('SIGINT');
+    const onTerm = () => shutdown('SIGTERM');
+    process.on('SIGINT', onInt);
+    process.on('SIGTERM', onTerm);
+  });
+  await web.close();
+  await collector.stop();
+  logger.info(collector.stats(), 'stopped');
+  logger.flush?.();
+}
+
+/** The default `[::]:6666` is skipped (with a warning) on hosts without IPv6; explicit ones are not. */
+async function withIpv6Fallback(eps: Endpoint[], logger: pino.Logger): Promise<Endpoint[]> {
+  const dgram = await import('node:dgram');
+  const out: Endpoint[] = [];
+  for (const ep of eps) {
+    if (ep.host === '::') {
+      const ok = await new Promise<boolean>((res) => {
+        const s = dgram.createSocket({ type: 'udp6', ipv6Only: true });
+        s.once('error', (e: NodeJS.ErrnoException) => { s.close(); res(e.code !== 'EAFNOSUPPORT' && e.code !== 'EADDRNOTAVAIL'); });
+        s.bind(0, '::', () => { s.close(); res(true); });
+      });
+      if (!ok) { logger.warn(`IPv6 is not available here: not listening on ${formatEndpoint(ep)}`); continue; }
+    }
+    out.push(ep);
+  }
+  return out;
+}

@@ -1,0 +1,141 @@
+// The running collector: UDP listeners → NetconsoleReceiver (the pure core) → StorageWriter
+// (batched, in a worker) → live stream. One datagram's path, in order:
+//   listenUdp 'message' → onDatagram → counters → rx.push → Sink.record/event → writer.enqueue
+//   … the worker commits a batch → writer 'stored' rows → live.publish (WebSocket clients)
+// The core never sees a clock: `now` is read here, once per datagram, and by the poll timer.
+import type { Logger } from 'pino';
+import { NetconsoleReceiver } from '../netconsole/pipeline.js';
+import type { LogRecord, SeqEvent, Sink } from '../netconsole/types.js';
+import { StorageWriter } from './store/writer.js';
+import type { RetentionOptions, StoredMessage } from './store/types.js';
+import { sourceName, type Endpoint, formatEndpoint } from './endpoint.js';
+import { listenUdp, type UdpListener } from './udp-listener.js';
+import { LiveHub } from '../web/live.js';
+import type { ReceiverStats } from '../web/types.js';
+
+/** The core's deadlines (≤ 1 s holds) are served by a poll at this period. */
+const POLL_MS = 50;
+/** Per-source counters are written to the database this often. */
+const COUNTERS_MS = 5000;
+
+export interface SourceCounters { datagrams: number; bytes: number; badPackets: number; checksumErrors: number }
+
+export interface CollectorOptions {
+  dbPath: string;
+  udp: Endpoint[];
+  retention?: RetentionOptions;
+  logger: Logger;
+  /** Receives every stored row after its batch commits (the incident detector hangs here). */
+  onStored?: (rows: StoredMessage[]) => void;
+}
+
+export class Collector {
+  readonly rx = new NetconsoleReceiver();
+  readonly live = new LiveHub();
+  readonly sourceCounters = new Map<string, SourceCounters>();
+  private listeners: UdpListener[] = [];
+  private pollTimer: NodeJS.Timeout | null = null;
+  private countersTimer: NodeJS.Timeout | null = null;
+  private records = 0;
+  private gaps = 0;
+  private badPackets = 0;
+  private checksumErrors = 0;
+  private stopping = false;
+  private readonly sink: Sink;
+
+  private constructor(readonly writer: StorageWriter, private readonly opts: CollectorOptions) {
+    const log = opts.logger;
+    this.sink = {
+      record: (r: LogRecord) => { this.records++; writer.record(r); },
+      event: (e: SeqEvent) => {
+        if (e.type === 'gap') { this.gaps++; log.info({ source: e.source, from: e.from, to: e.to }, 'records lost (sequence gap)'); }
+        if (e.type === 'reboot') log.info({ source: e.source, detail: e.detail }, 'reboot detected: new boot');
+        writer.event(e);
+      },
+    };
+    writer.on('stored', (rows) => {
+      this.live.publish(rows);
+      opts.onStored?.(rows);
+    });
+    writer.on('write-error', (message) => log.error({ message }, 'storage write failed'));
+  }
+
+  static async start(opts: CollectorOptions): Promise<Collector> {
+    const writer = await StorageWriter.open({ dbPath: opts.dbPath, retention: opts.retention });
+    const c = new Collector(writer, opts);
+    try {
+      for (const ep of opts.udp) {
+        const l = await listenUdp(ep, (msg, addr, port) => c.onDatagram(msg, addr, port), (err) => opts.logger.error({ err: err.message }, 'UDP socket error'));
+        c.listeners.push(l);
+        opts.logger.info({ udp: formatEndpoint(l.endpoint), receive_buffer: l.receiveBuffer }, `listening on UDP ${formatEndpoint(l.endpoint)} (receive buffer granted: ${l.receiveBuffer} bytes)`);
+      }
+    } catch (err) {
+      await c.stop();
+      throw err;
+    }
+    c.pollTimer = setInterval(() => c.rx.poll(Date.now(), c.sink), POLL_MS);
+    c.countersTimer = setInterval(() => c.saveCounters(), COUNTERS_MS);
+    return c;
+  }
+
+  get udpEndpoints(): Endpoint[] { return this.listeners.map((l) => l.endpoint); }
+  get listening(): boolean { return this.listeners.length > 0 && !this.stopping; }
+
+  /** The hot path: no allocation beyond the source name, no I/O, no SQLite. */
+  onDatagram(msg: Uint8Array, address: string, port: number, now = Date.now()): void {
+    if (this.stopping) return;
+    const source = sourceName(address, port);
+    let sc = this.sourceCounters.get(source);
+    if (!sc) {
+      sc = { datagrams: 0, bytes: 0, badPackets: 0, checksumErrors: 0 };
+      this.sourceCounters.set(source, sc);
+    }
+    sc.datagrams++;
+    sc.bytes += msg.length;
+    this.rx.push(source, msg, now, this.sink);
+  }
+
+  /** A packet that never reached the core (raw capture: bad checksum or malformed). */
+  countBadPacket(source: string, kind: 'checksum_error' | 'malformed'): void {
+    let sc = this.sourceCounters.get(source);
+    if (!sc) { sc = { datagrams: 0, bytes: 0, badPackets: 0, checksumErrors: 0 }; this.sourceCounters.set(source, sc); }
+    sc.badPackets++;
+    this.badPackets++;
+    if (kind === 'checksum_error') { sc.checksumErrors++; this.checksumErrors++; }
+  }
+
+  stats(): ReceiverStats {
+    const w = this.writer.stats();
+    const c = this.rx.counters;
+    return {
+      datagrams: c.datagrams, bytes: c.bytes, bad_packets: this.badPackets + c.badFragments,
+      checksum_errors: this.checksumErrors,
+      dropped: { ...w.dropped, fragment_evictions: c.fragmentEvictions, source_evictions: c.sourceEvictions },
+      queue_depth: w.queued, reassembly_timeouts: c.reassemblyTimeouts, records: this.records, gaps: this.gaps,
+      sources: this.rx.sourceCount, udp_receive_buffer_bytes: this.listeners[0]?.receiveBuffer ?? 0,
+      stored: w.written, legacy_timeouts: c.legacyTimeouts, continuations_merged: c.continuationsMerged,
+      fragments: c.fragments,
+    };
+  }
+
+  private saveCounters(): void {
+    const at = Date.now();
+    for (const [source, sc] of this.sourceCounters) {
+      this.writer.enqueue({ kind: 'counters', source, at, counters: { ...sc } });
+    }
+    const c = this.rx.counters;
+    this.writer.enqueue({ kind: 'hub-counters', at, counters: { ...c } as unknown as Record<string, number> });
+  }
+
+  /** Stop reading, emit everything partial, write it all, close. */
+  async stop(): Promise<void> {
+    if (this.stopping) return;
+    this.stopping = true;
+    if (this.pollTimer) clearInterval(this.pollTimer);
+    if (this.countersTimer) clearInterval(this.countersTimer);
+    await Promise.all(this.listeners.map((l) => l.close()));
+    this.rx.flushAll(Date.now(), this.sink);
+    this.saveCounters();
+    await this.writer.close();
+  }
+}
