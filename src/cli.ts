@@ -3,6 +3,7 @@
 import { Command, CommanderError } from 'commander';
 import { registerDecode } from './commands/decode.js';
 import { registerServe } from './commands/serve.js';
+import { registerImport } from './commands/import.js';
 
 export function buildProgram(): Command {
   const program = new Command();
@@ -13,6 +14,7 @@ export function buildProgram(): Command {
     .exitOverride();
   registerDecode(program);
   registerServe(program);
+  registerImport(program);
   return program;
 }
 
