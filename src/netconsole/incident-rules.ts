@@ -46,7 +46,7 @@ export const INCIDENT_RULES: readonly IncidentRule[] = [
   { kind: 'bug', severity: 'error', headline: /^(?:BUG: |kernel BUG at \S+!)/, end: END_TRACE, endsAfterTrace: true, joinsOpen: true },
   { kind: 'oops', severity: 'error', headline: /^(?:Internal error: )?Oops(?::| -) /, end: END_TRACE, endsAfterTrace: true, joinsOpen: true },
   { kind: 'warning', severity: 'warning', headline: /^WARNING: CPU: \d+ PID: \d+ at /, end: END_TRACE, endsAfterTrace: true, joinsOpen: false },
-  { kind: 'oom', severity: 'error', headline: /^(?:.+ invoked oom-killer: |(?:Memory cgroup )?Out of memory(?: \(oom_kill_allocating_task\))?: Killed process \d+)/, end: /^(?:Memory cgroup )?Out of memory(?: \(oom_kill_allocating_task\))?: Killed process \d+/, endsAfterTrace: false, joinsOpen: false },
+  { kind: 'oom', severity: 'error', headline: /^(?:.+ invoked oom-killer: |oom-kill:constraint=|(?:Memory cgroup out|Out) of memory(?: \(oom_kill_allocating_task\))?: Killed process \d+)/, end: /^(?:Memory cgroup out|Out) of memory(?: \(oom_kill_allocating_task\))?: Killed process \d+/, endsAfterTrace: false, joinsOpen: false },
   { kind: 'mce', severity: 'critical', headline: /^(?:mce: )?(?:\{\d+\})?\[Hardware Error\]: |^mce: \[Hardware Error\]: Machine check events logged|^Machine check events logged/, end: null, endsAfterTrace: false, joinsOpen: true, members: /\[Hardware Error\]|^mce: |^EDAC / },
   // Diagnostic dumps rather than crashes: kept so the trace is findable, never mistaken for a panic.
   { kind: 'nmi-backtrace', severity: 'info', headline: /^NMI backtrace for cpu \d+(?!\s+skipped)/, end: null, endsAfterTrace: true, joinsOpen: true },
@@ -57,7 +57,7 @@ export const INCIDENT_RULES: readonly IncidentRule[] = [
 export const PREAMBLE_LINE = /^(?:-+\[ cut here \]-+|={20,})\s*$/;
 
 /** Lines printed after the stack dump that still belong to the report. */
-export const TRAILER_LINE = /^(?:Modules linked in:|CR2: |---\[ end trace |Kernel Offset: |note: .+ exited with irqs disabled|Fixing recursive fault)/;
+export const TRAILER_LINE = /^(?:Modules linked in:|CR2: |Code: |---\[ end trace |Kernel Offset: |note: .+ exited with irqs disabled|Fixing recursive fault)/;
 
 /** Stack-dump delimiters: the report's trace ends at the outermost closing one. */
 export const TRACE_OPEN = /^\s*<(?:TASK|IRQ|NMI|SOFTIRQ)>\s*$/;

@@ -33,6 +33,7 @@ import {
 export type IncidentEndedBy =
   | 'end-marker' // the rule's end line (`---[ end trace`, `---[ end Kernel panic`, ...)
   | 'trace-end' // the stack dump and its trailer lines ended
+  | 'report-end' // a line that is not part of a line-by-line report (rule.members)
   | 'next-incident' // another report started
   | 'quiet' // the host sent nothing for quietMs
   | 'reboot' // the host rebooted
@@ -122,8 +123,13 @@ interface OpenIncident {
   omitted: number;
 }
 
+interface ContextLine {
+  text: string;
+  id: number | null;
+}
+
 interface HostState {
-  context: string[];
+  context: ContextLine[];
   lastSeen: number;
   /** Release from the record or the boot banner (`Linux version X`). */
   release: string | null;
@@ -155,6 +161,7 @@ const GENERIC_FRAMES = new Set([
   'check_panic_on_warn', 'rcu_dump_cpu_stacks', 'print_cpu_stall', 'check_cpu_stall',
   'dump_header', 'oom_kill_process', 'out_of_memory', 'watchdog_timer_fn', 'watchdog_overflow_callback',
 ]);
+const GENERIC_FRAME_PREFIX = /^(?:__ubsan_handle_|__asan_|kasan_|__kasan_)/;
 
 /** Strips offsets, addresses, module tags and compiler suffixes from one trace line; null if it is no frame. */
 export function normaliseFrame(line: string): string | null {
@@ -191,7 +198,7 @@ export function signatureFrames(lines: readonly string[], max: number): string[]
     }
     if (!sawMarker && !/^\s/.test(line)) { if (frames.length > 0) break; inTrace = false; continue; }
     const f = normaliseFrame(line);
-    if (f !== null && !GENERIC_FRAMES.has(f)) frames.push(f);
+    if (f !== null && !GENERIC_FRAMES.has(f) && !GENERIC_FRAME_PREFIX.test(f)) frames.push(f);
   }
   const out = rip !== null && rip !== frames[0] && !GENERIC_FRAMES.has(rip) ? [rip, ...frames] : frames;
   return out.slice(0, max);
@@ -270,7 +277,7 @@ export class IncidentDetector {
         if (v) st.release = v[1];
         this.line(host, st, line, record, ref, now, out);
       }
-      st.context.push(line);
+      st.context.push({ text: line, id: ref.id ?? null });
       if (st.context.length > this.opts.contextLines) st.context.shift();
       st.linesSinceClose++;
     }
@@ -396,10 +403,11 @@ export class IncidentDetector {
           return;
         }
         this.close(host, st, 'trace-end', out);
-      } else if (rule && !rule.joinsOpen) {
+      } else if (rule && !rule.joinsOpen && (rule !== o.rule || o.rule.endsAfterTrace)) {
+        // (a repeat of a report-style rule's own headline, e.g. the oom-kill line of an OOM report, stays in it)
         this.close(host, st, 'next-incident', out);
       } else if (o.rule.members && !o.rule.members.test(line)) {
-        this.close(host, st, 'trace-end', out);
+        this.close(host, st, 'report-end', out);
       } else if (o.phase === 'trace' && !o.sawMarker && !/^\s/.test(line) && !CALL_TRACE.test(line)) {
         // an unmarked (arm64 / old x86) trace ends at its first non-indented line, which is not part of it
         o.phase = o.rule.endsAfterTrace ? 'trailing' : 'body';
@@ -438,18 +446,19 @@ export class IncidentDetector {
 
   private open(host: string, st: HostState, rule: IncidentRule, line: string, rec: LogRecord, ref: RecordRef, out: IncidentChange[]): void {
     const ctx = [...st.context];
-    const lines: string[] = [];
+    const taken: ContextLine[] = [];
     let headline = line;
     const prev = ctx[ctx.length - 1];
-    if (prev !== undefined && PREAMBLE_LINE.test(prev)) lines.push(ctx.pop() as string);
+    if (prev !== undefined && PREAMBLE_LINE.test(prev.text)) taken.push(ctx.pop() as ContextLine);
     if (rule.kind === 'call-trace') {
       // dump_stack(): "<reason>", "CPU: …", "Hardware name: …", "Call Trace:"; the reason is the headline
-      const lead: string[] = [];
-      while (ctx.length > 0 && /^(?:CPU: \d+ PID: |Hardware name: )/.test(ctx[ctx.length - 1]) && lead.length < 2) lead.unshift(ctx.pop() as string);
-      lines.push(...lead);
-      if (lead.length > 0 && ctx.length > 0) headline = ctx[ctx.length - 1];
+      const lead: ContextLine[] = [];
+      while (ctx.length > 0 && /^(?:CPU: \d+ PID: |Hardware name: )/.test(ctx[ctx.length - 1].text) && lead.length < 2) lead.unshift(ctx.pop() as ContextLine);
+      taken.push(...lead);
+      if (lead.length > 0 && ctx.length > 0) headline = ctx[ctx.length - 1].text;
     }
-    lines.push(line);
+    const lines = [...taken.map((c) => c.text), line];
+    const ids = [...taken.map((c) => c.id), ref.id ?? null].filter((x): x is number => x !== null);
     this.counter++;
     const startedAt = rec.receivedAt;
     const inc: Incident = {
@@ -463,14 +472,14 @@ export class IncidentDetector {
       ended_at: null,
       ended_by: null,
       ts_usec: rec.tsUsec,
-      first_message_id: ref.id ?? null,
-      last_message_id: ref.id ?? null,
+      first_message_id: ids.length > 0 ? ids[0] : null,
+      last_message_id: ids.length > 0 ? ids[ids.length - 1] : null,
       lines,
       modules: [],
       release: st.release,
       signature: computeSignature(rule.kind, [], headline),
       signature_frames: [],
-      context_before: ctx,
+      context_before: ctx.map((c) => c.text),
     };
     const o: OpenIncident = { inc, rule, phase: CALL_TRACE.test(line) ? 'trace' : 'body', sawMarker: false, omitted: 0 };
     st.open = o;
