@@ -4,6 +4,7 @@ import { Command, CommanderError } from 'commander';
 import { registerDecode } from './commands/decode.js';
 import { registerServe } from './commands/serve.js';
 import { registerImport } from './commands/import.js';
+import { registerSend } from './commands/send.js';
 
 export function buildProgram(): Command {
   const program = new Command();
@@ -15,6 +16,7 @@ export function buildProgram(): Command {
   registerDecode(program);
   registerServe(program);
   registerImport(program);
+  registerSend(program);
   return program;
 }
 
