@@ -1,7 +1,7 @@
 // The web server `serve` starts: JSON API, live WebSocket, metrics and the dashboard.
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import Fastify, { type FastifyInstance } from 'fastify';
+import Fastify, { LogController, type FastifyInstance } from 'fastify';
 import fastifyStatic from '@fastify/static';
 import fastifyWebsocket from '@fastify/websocket';
 import type { Logger } from 'pino';
@@ -67,7 +67,8 @@ export async function buildWebApp(opts: WebOptions, db: BetterSqlite3.Database):
     ...(opts.logger ? { loggerInstance: opts.logger } : { logger: false }),
     // Kernel lines are short; nothing the API accepts needs a large body.
     bodyLimit: 64 * 1024,
-    disableRequestLogging: true,
+    // One log line per HTTP request would drown the collector's own notable events.
+    logController: new LogController({ disableRequestLogging: true }),
   }) as unknown as FastifyInstance;
   const queries = new WebQueries(db);
   installSecurityHeaders(app);
