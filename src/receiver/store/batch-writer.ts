@@ -1,0 +1,306 @@
+// Writes one batch of items in ONE transaction on the write connection: assigns hosts, sources and
+// boots, inserts messages (the FTS triggers index them in the same transaction), sequence events and
+// counter totals, and returns the stored messages in the API's shape. Synchronous; it runs inside
+// the write worker (or inline when asked), never on the datagram path.
+import type { Statement, Transaction } from 'better-sqlite3';
+import type { Db } from './database.js';
+import type { LogRecord, SeqEvent, Format } from '../../netconsole/types.js';
+import type { CountersSnapshot, HubCountersSnapshot, HostNameItem, StoreItem, StoredMessage } from './types.js';
+import { CounterTotals, sourceCounterColumns } from './counter-totals.js';
+
+/** hub_counters row holding the exact number of stored messages (kept by the writer and retention). */
+export const STORED_MESSAGES_COUNTER = 'messages.stored';
+
+interface HostState {
+  id: number;
+  address: string;
+  name: string | null;
+  currentBootId: number | null;
+  maxBootNumber: number;
+  lastSeen: number;
+}
+
+interface BootState {
+  id: number;
+  number: number;
+  firstSeq: number | null;
+  reason: 'first' | 'reboot';
+  release: string | null;
+}
+
+interface SourceState {
+  id: number;
+  hostId: number;
+  format: Format;
+  bootId: number | null;
+  lastSeen: number;
+}
+
+export interface BatchResult {
+  rows: StoredMessage[];
+  events: number;
+}
+
+/** Host part of a source `ip:port` / `[v6]:port`; the whole string when it has no port. */
+export function hostAddressOf(source: string): string {
+  if (source.startsWith('[')) {
+    const end = source.indexOf(']');
+    return end > 0 ? source.slice(1, end) : source;
+  }
+  const colon = source.lastIndexOf(':');
+  if (colon > 0 && source.indexOf(':') === colon) return source.slice(0, colon);
+  return source;
+}
+
+function isEvent(item: StoreItem): item is SeqEvent {
+  return !('kind' in item) && 'type' in item;
+}
+
+export class BatchWriter {
+  private readonly hosts = new Map<string, HostState>();
+  private readonly hostsById = new Map<number, HostState>();
+  private readonly sources = new Map<string, SourceState>();
+  private readonly boots = new Map<number, BootState>();
+  private readonly sourceCounters = new CounterTotals();
+  private readonly hubCounters = new CounterTotals();
+  private readonly st: Record<string, Statement>;
+  private readonly runBatch: Transaction<(items: StoreItem[]) => BatchResult>;
+
+  constructor(private readonly db: Db) {
+    const p = (sql: string) => db.prepare(sql);
+    this.st = {
+      hostByAddress: p('SELECT id, address, name, current_boot_id AS currentBootId, last_seen AS lastSeen, (SELECT coalesce(max(number), 0) FROM boots b WHERE b.host_id = hosts.id) AS maxBootNumber FROM hosts WHERE address = ?'),
+      insertHost: p('INSERT INTO hosts (address, name, first_seen, last_seen) VALUES (?, NULL, ?, ?)'),
+      setHostBoot: p('UPDATE hosts SET current_boot_id = ? WHERE id = ?'),
+      setHostName: p('UPDATE hosts SET name = ? WHERE id = ?'),
+      touchHost: p('UPDATE hosts SET last_seen = max(last_seen, ?) WHERE id = ?'),
+      sourceByAddress: p('SELECT id, host_id AS hostId, format, boot_id AS bootId, last_seen AS lastSeen FROM sources WHERE address = ?'),
+      insertSource: p('INSERT INTO sources (host_id, address, format, boot_id, first_seen, last_seen) VALUES (?, ?, ?, NULL, ?, ?)'),
+      setSourceBoot: p('UPDATE sources SET boot_id = ? WHERE id = ?'),
+      touchSource: p('UPDATE sources SET last_seen = max(last_seen, ?), format = ? WHERE id = ?'),
+      bootById: p('SELECT id, number, first_seq AS firstSeq, reason, release FROM boots WHERE id = ?'),
+      insertBoot: p('INSERT INTO boots (host_id, number, started_at, first_seq, reason, release) VALUES (?, ?, ?, ?, ?, ?)'),
+      setBootRelease: p('UPDATE boots SET release = ? WHERE id = ?'),
+      insertMessage: p(
+        'INSERT INTO messages (host_id, source_id, boot_id, seq, pri, level, facility, ts_usec, received_at, text, fields, complete, format, flags, release) ' +
+          'VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
+      ),
+      // One statement per batch: a per-row FTS insert (or trigger) is several times slower.
+      indexFrom: p('INSERT INTO messages_fts (rowid, text) SELECT id, text FROM messages WHERE id >= ?'),
+      insertEvent: p('INSERT INTO seq_events (host_id, source_id, boot_id, type, at, seq_from, seq_to, detail) VALUES (?, ?, ?, ?, ?, ?, ?, ?)'),
+      sourceCountersRow: p('SELECT datagrams, bytes, bad_packets, checksum_errors, evictions, dropped, other FROM source_counters WHERE source_id = ?'),
+      upsertSourceCounters: p(
+        'INSERT INTO source_counters (source_id, datagrams, bytes, bad_packets, checksum_errors, evictions, dropped, other, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ' +
+          'ON CONFLICT (source_id) DO UPDATE SET datagrams = excluded.datagrams, bytes = excluded.bytes, bad_packets = excluded.bad_packets, ' +
+          'checksum_errors = excluded.checksum_errors, evictions = excluded.evictions, dropped = excluded.dropped, other = excluded.other, updated_at = excluded.updated_at',
+      ),
+      hubCounter: p('SELECT value FROM hub_counters WHERE name = ?'),
+      upsertHubCounter: p('INSERT INTO hub_counters (name, value, updated_at) VALUES (?, ?, ?) ON CONFLICT (name) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at'),
+      addHubCounter: p('INSERT INTO hub_counters (name, value, updated_at) VALUES (?, ?, ?) ON CONFLICT (name) DO UPDATE SET value = value + excluded.value, updated_at = excluded.updated_at'),
+    };
+    this.runBatch = db.transaction((items: StoreItem[]) => this.writeItems(items));
+  }
+
+  /** Writes all items in one transaction; on error nothing of the batch is stored and caches are reloaded. */
+  write(items: StoreItem[]): BatchResult {
+    try {
+      return this.runBatch.immediate(items);
+    } catch (err) {
+      // The rolled-back transaction may have created hosts/sources/boots we cached: forget them all.
+      this.forgetCaches();
+      throw err;
+    }
+  }
+
+  private forgetCaches(): void {
+    this.hosts.clear();
+    this.hostsById.clear();
+    this.sources.clear();
+    this.boots.clear();
+    this.sourceCounters.clear();
+    this.hubCounters.clear();
+  }
+
+  private writeItems(items: StoreItem[]): BatchResult {
+    const rows: StoredMessage[] = [];
+    let events = 0;
+    const touchedHosts = new Set<HostState>();
+    const touchedSources = new Set<SourceState>();
+    let now = 0;
+    for (const item of items) {
+      if ('kind' in item) {
+        if (item.kind === 'counters') this.writeSourceCounters(item);
+        else if (item.kind === 'hub-counters') this.writeHubCounters(item);
+        else if (item.kind === 'host-name') this.writeHostName(item);
+        continue;
+      }
+      if (isEvent(item)) {
+        const src = this.source(item.source, 'extended', item.at);
+        this.writeEvent(src, item);
+        events++;
+        now = Math.max(now, item.at);
+        touchedSources.add(src);
+        touchedHosts.add(this.hostsById.get(src.hostId)!);
+        continue;
+      }
+      const src = this.source(item.source, item.format, item.receivedAt);
+      src.format = item.format;
+      rows.push(this.writeRecord(src, item));
+      now = Math.max(now, item.receivedAt);
+      touchedSources.add(src);
+      touchedHosts.add(this.hostsById.get(src.hostId)!);
+    }
+    // last_seen once per batch per host/source rather than once per record.
+    for (const s of touchedSources) this.st.touchSource.run(s.lastSeen, s.format, s.id);
+    for (const h of touchedHosts) this.st.touchHost.run(h.lastSeen, h.id);
+    if (rows.length > 0) {
+      // Ids of one batch are contiguous and the highest in the table: this transaction is the only writer.
+      this.st.indexFrom.run(rows[0].id);
+      this.st.addHubCounter.run(STORED_MESSAGES_COUNTER, rows.length, now);
+    }
+    return { rows, events };
+  }
+
+  private host(address: string, at: number): HostState {
+    let h = this.hosts.get(address);
+    if (!h) {
+      const row = this.st.hostByAddress.get(address) as HostState | undefined;
+      if (row) {
+        h = row;
+      } else {
+        const id = Number(this.st.insertHost.run(address, at, at).lastInsertRowid);
+        h = { id, address, name: null, currentBootId: null, maxBootNumber: 0, lastSeen: at };
+      }
+      this.hosts.set(address, h);
+      this.hostsById.set(h.id, h);
+    }
+    if (at > h.lastSeen) h.lastSeen = at;
+    return h;
+  }
+
+  private source(address: string, format: Format, at: number): SourceState {
+    let s = this.sources.get(address);
+    if (!s) {
+      const host = this.host(hostAddressOf(address), at);
+      const row = this.st.sourceByAddress.get(address) as SourceState | undefined;
+      if (row) {
+        s = row;
+      } else {
+        const id = Number(this.st.insertSource.run(host.id, address, format, at, at).lastInsertRowid);
+        s = { id, hostId: host.id, format, bootId: null, lastSeen: at };
+      }
+      this.sources.set(address, s);
+    } else {
+      this.host(hostAddressOf(address), at);
+    }
+    if (at > s.lastSeen) s.lastSeen = at;
+    return s;
+  }
+
+  private boot(id: number): BootState {
+    let b = this.boots.get(id);
+    if (!b) {
+      b = this.st.bootById.get(id) as BootState;
+      this.boots.set(id, b);
+    }
+    return b;
+  }
+
+  private startBoot(host: HostState, reason: 'first' | 'reboot', at: number, firstSeq: number | null, release: string | null): BootState {
+    const number = host.maxBootNumber + 1;
+    const id = Number(this.st.insertBoot.run(host.id, number, at, firstSeq, reason, release).lastInsertRowid);
+    const b: BootState = { id, number, firstSeq, reason, release };
+    this.boots.set(id, b);
+    host.maxBootNumber = number;
+    host.currentBootId = id;
+    this.st.setHostBoot.run(id, host.id);
+    return b;
+  }
+
+  private moveSource(src: SourceState, bootId: number): void {
+    src.bootId = bootId;
+    this.st.setSourceBoot.run(bootId, src.id);
+  }
+
+  /** The boot a source's next record belongs to: its own, else the host's current one, else boot 1. */
+  private currentBoot(src: SourceState, at: number, firstSeq: number | null, release: string | null): BootState {
+    if (src.bootId !== null) return this.boot(src.bootId);
+    const host = this.hostsById.get(src.hostId)!;
+    const b = host.currentBootId !== null ? this.boot(host.currentBootId) : this.startBoot(host, 'first', at, firstSeq, release);
+    this.moveSource(src, b.id);
+    return b;
+  }
+
+  private writeRecord(src: SourceState, r: LogRecord): StoredMessage {
+    const host = this.hostsById.get(src.hostId)!;
+    const boot = this.currentBoot(src, r.receivedAt, r.seq, r.release);
+    if (boot.release === null && r.release) {
+      boot.release = r.release;
+      this.st.setBootRelease.run(r.release, boot.id);
+    }
+    const fields = JSON.stringify(r.fields ?? {});
+    const id = Number(
+      this.st.insertMessage.run(
+        host.id, src.id, boot.id, r.seq, r.pri, r.level, r.facility, r.tsUsec, r.receivedAt, r.text, fields,
+        r.complete ? 1 : 0, r.format, r.flags ?? '', r.release,
+      ).lastInsertRowid,
+    );
+    return {
+      id,
+      host: host.name ?? host.address,
+      source: r.source,
+      boot: boot.number,
+      seq: r.seq,
+      level: r.level,
+      facility: r.facility,
+      ts_usec: r.tsUsec,
+      received_at: r.receivedAt,
+      text: r.text,
+      fields: r.fields ?? {},
+      complete: r.complete,
+    };
+  }
+
+  private writeEvent(src: SourceState, e: SeqEvent): void {
+    const host = this.hostsById.get(src.hostId)!;
+    let boot: BootState;
+    if (e.type === 'reboot') {
+      const current = host.currentBootId !== null ? this.boot(host.currentBootId) : null;
+      // Every netconsole target of a host reports the same reboot: the second target joins the
+      // boot the first one started instead of starting another.
+      const sameReboot = current !== null && src.bootId !== current.id && current.reason === 'reboot' && current.firstSeq === e.to;
+      boot = sameReboot ? current : this.startBoot(host, src.bootId === null && current === null ? 'first' : 'reboot', e.at, e.to, null);
+      this.moveSource(src, boot.id);
+    } else {
+      boot = this.currentBoot(src, e.at, null, null);
+    }
+    this.st.insertEvent.run(host.id, src.id, boot.id, e.type, e.at, e.from, e.to, e.detail ?? null);
+  }
+
+  private writeSourceCounters(c: CountersSnapshot): void {
+    const src = this.source(c.source, 'extended', c.at);
+    const totals = this.sourceCounters.apply(String(src.id), c.counters, () => {
+      const row = this.st.sourceCountersRow.get(src.id) as Record<string, number | string> | undefined;
+      return row ? sourceCounterColumns.fromRow(row) : {};
+    });
+    const cols = sourceCounterColumns.toRow(totals);
+    this.st.upsertSourceCounters.run(src.id, cols.datagrams, cols.bytes, cols.bad_packets, cols.checksum_errors, cols.evictions, cols.dropped, cols.other, c.at);
+  }
+
+  private writeHubCounters(c: HubCountersSnapshot): void {
+    for (const [name, value] of Object.entries(c.counters)) {
+      if (name === STORED_MESSAGES_COUNTER) continue;
+      const totals = this.hubCounters.apply(name, { [name]: value }, () => {
+        const row = this.st.hubCounter.get(name) as { value: number } | undefined;
+        return row ? { [name]: row.value } : {};
+      });
+      this.st.upsertHubCounter.run(name, totals[name] ?? 0, c.at);
+    }
+  }
+
+  private writeHostName(item: HostNameItem): void {
+    const h = this.host(item.address, 0);
+    h.name = item.name;
+    this.st.setHostName.run(item.name, h.id);
+  }
+}

@@ -1,0 +1,81 @@
+// What the storage layer accepts and gives back. Everything here crosses the worker boundary, so it
+// is plain data (structured-clone safe).
+import type { LogRecord, SeqEvent } from '../../netconsole/types.js';
+
+/**
+ * Per-source counter totals since this process started (monotonic; a value that goes down is taken
+ * as a reset and the old total is kept). The writer adds what was stored before it started, so the
+ * database holds lifetime totals. Keys: datagrams, bytes, badPackets, checksumErrors, evictions,
+ * dropped get their own columns; any other key (e.g. CoreCounters fields) lands in `other` JSON.
+ */
+export interface CountersSnapshot {
+  kind: 'counters';
+  source: string;
+  at: number;
+  counters: Record<string, number>;
+}
+
+/** Collector-wide totals since this process started (same rules as CountersSnapshot). */
+export interface HubCountersSnapshot {
+  kind: 'hub-counters';
+  at: number;
+  counters: Record<string, number>;
+}
+
+/** Display name of a host (host-name map or reverse DNS); null clears it. */
+export interface HostNameItem {
+  kind: 'host-name';
+  address: string;
+  name: string | null;
+}
+
+export type StoreItem = LogRecord | SeqEvent | CountersSnapshot | HubCountersSnapshot | HostNameItem;
+
+/** A stored message exactly as the HTTP API returns it (and the live stream pushes it). */
+export interface StoredMessage {
+  id: number;
+  /** Host display name: its name if known, else its address. */
+  host: string;
+  /** Sender `ip:port`. */
+  source: string;
+  /** Boot number within the host (1, 2, ...). */
+  boot: number;
+  seq: number | null;
+  level: number | null;
+  facility: number | null;
+  ts_usec: number | null;
+  received_at: number;
+  text: string;
+  fields: Record<string, string>;
+  complete: boolean;
+}
+
+export interface RetentionOptions {
+  /** Delete messages (and events) received more than this many days ago. */
+  retainDays?: number;
+  /** Keep the database's used size under this many MiB by deleting the oldest messages. */
+  maxDbMb?: number;
+  /** Rows deleted per step; steps run between write batches. */
+  chunkRows?: number;
+  /** How often to check whether anything is due, in ms. */
+  checkIntervalMs?: number;
+}
+
+export type DropReason = 'queue_full' | 'closed' | 'write_error' | 'writer_failed' | 'invalid';
+
+export interface WriterStats {
+  /** Items accepted and not yet committed (waiting + being written). */
+  queued: number;
+  /** Messages committed since start. */
+  written: number;
+  /** Sequence events committed since start. */
+  writtenEvents: number;
+  /** Batches committed since start. */
+  batches: number;
+  /** Items not stored, by reason. */
+  dropped: Record<DropReason, number>;
+  /** Messages deleted by retention since start. */
+  retentionDeleted: number;
+  /** The queue bound. */
+  maxQueue: number;
+}

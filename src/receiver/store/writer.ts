@@ -1,0 +1,323 @@
+// StorageWriter: the main thread's handle on storage. enqueue() only appends to a bounded in-memory
+// queue (what the bound drops is counted by reason); batches go to a worker thread that owns the
+// write connection and commits each batch in one transaction. After a commit the stored messages
+// come back with their ids and are emitted as 'stored', shaped exactly like the API's messages.
+import { EventEmitter } from 'node:events';
+import { Worker } from 'node:worker_threads';
+import type { LogRecord, SeqEvent, Sink } from '../../netconsole/types.js';
+import { StoreError } from './errors.js';
+import { WriteService } from './write-service.js';
+import type { FromWriter, ToWriter, WriteServiceOptions } from './write-protocol.js';
+import type { DropReason, RetentionOptions, StoreItem, StoredMessage, WriterStats } from './types.js';
+import type { MigrationResult } from './migrate.js';
+
+export interface StorageWriterOptions {
+  dbPath: string;
+  migrationsDir?: string;
+  /** Records + events accepted but not yet committed, at most (default 200 000). */
+  maxQueue?: number;
+  /** Items per transaction at most (default 5 000). */
+  batchSize?: number;
+  /** Longest an item waits before its batch is sent, in ms (default 10). */
+  flushIntervalMs?: number;
+  retention?: RetentionOptions;
+  /** Write in a worker thread (default true); false writes on this thread, between events. */
+  worker?: boolean;
+  /** Emit 'stored' with the message rows (default true). */
+  emitRows?: boolean;
+}
+
+/** Batches in flight at once: one being written, one ready behind it. */
+const MAX_IN_FLIGHT = 2;
+const SEQ_EVENT_TYPES = new Set(['gap', 'duplicate', 'reorder', 'reboot']);
+
+interface Backend {
+  post(msg: ToWriter): void;
+  /** Resolves when the write side has closed the database and stopped. */
+  stopped: Promise<void>;
+}
+
+function isValidItem(item: StoreItem): boolean {
+  if (item === null || typeof item !== 'object') return false;
+  if ('kind' in item) {
+    if (item.kind === 'counters') return typeof item.source === 'string' && typeof item.counters === 'object' && item.counters !== null;
+    if (item.kind === 'hub-counters') return typeof item.counters === 'object' && item.counters !== null;
+    if (item.kind === 'host-name') return typeof item.address === 'string';
+    return false;
+  }
+  if ('type' in item) return SEQ_EVENT_TYPES.has(item.type) && typeof item.source === 'string' && Number.isFinite(item.at);
+  const r = item as LogRecord;
+  return typeof r.source === 'string' && typeof r.text === 'string' && Number.isFinite(r.receivedAt) && (r.format === 'extended' || r.format === 'legacy');
+}
+
+/** Counter snapshots and host names are few and replace one another: they never count against the bound. */
+function isBounded(item: StoreItem): boolean {
+  return !('kind' in item);
+}
+
+export interface StorageWriter {
+  on(event: 'stored', listener: (rows: StoredMessage[]) => void): this;
+  on(event: 'write-error', listener: (message: string) => void): this;
+  on(event: 'retention', listener: (deleted: { messages: number; events: number }) => void): this;
+  on(event: 'error', listener: (err: Error) => void): this;
+}
+
+export class StorageWriter extends EventEmitter implements Sink {
+  readonly migration: MigrationResult;
+  private readonly maxQueue: number;
+  private readonly batchSize: number;
+  private readonly flushIntervalMs: number;
+  private pending: StoreItem[] = [];
+  private pendingBounded = 0;
+  private readonly inFlight = new Map<number, number>(); // batch id -> bounded items in it
+  private nextBatchId = 1;
+  private ackedBatchId = 0;
+  private timer: NodeJS.Timeout | null = null;
+  private flushWaiters: { target: number; resolve: () => void; reject: (err: Error) => void }[] = [];
+  private closing: Promise<void> | null = null;
+  private failed: Error | null = null;
+  private readonly droppedBy: Record<DropReason, number> = { queue_full: 0, closed: 0, write_error: 0, writer_failed: 0, invalid: 0 };
+  private droppedPosted = '';
+  private written = 0;
+  private writtenEvents = 0;
+  private batches = 0;
+  private retentionDeleted = 0;
+  private backend!: Backend;
+
+  private constructor(options: StorageWriterOptions, migration: MigrationResult) {
+    super();
+    this.migration = migration;
+    this.maxQueue = Math.max(1, options.maxQueue ?? 200_000);
+    this.batchSize = Math.max(1, options.batchSize ?? 5_000);
+    this.flushIntervalMs = Math.max(0, options.flushIntervalMs ?? 10);
+  }
+
+  /** Opens (creating and migrating) the database and starts the writer. Rejects with a one-line StoreError. */
+  static async open(options: StorageWriterOptions): Promise<StorageWriter> {
+    const serviceOptions: WriteServiceOptions = {
+      dbPath: options.dbPath,
+      migrationsDir: options.migrationsDir,
+      retention: options.retention,
+      emitRows: options.emitRows ?? true,
+    };
+    let writer: StorageWriter | undefined;
+    let onMessage: (msg: FromWriter) => void = () => {};
+    let onFailure: (err: Error) => void = () => {};
+    const ready = new Promise<MigrationResult>((resolve, reject) => {
+      onMessage = (msg) => {
+        if (writer) writer.receive(msg);
+        else if (msg.type === 'ready') resolve(msg.migration);
+        else if (msg.type === 'open-failed') reject(new StoreError(msg.message));
+      };
+      onFailure = (err) => {
+        if (writer) writer.fail(err);
+        else reject(new StoreError(`storage writer failed to start: ${err.message.split('\n')[0]}`));
+      };
+    });
+    const backend =
+      options.worker === false
+        ? inlineBackend(serviceOptions, (m) => onMessage(m))
+        : workerBackend(serviceOptions, (m) => onMessage(m), (err) => onFailure(err));
+    const migration = await ready.catch(async (err: unknown) => {
+      await backend.stopped;
+      throw err;
+    });
+    writer = new StorageWriter(options, migration);
+    writer.backend = backend;
+    return writer;
+  }
+
+  /** Sink: a reconstructed record. */
+  record(r: LogRecord): void {
+    this.enqueue(r);
+  }
+
+  /** Sink: a sequence event. */
+  event(e: SeqEvent): void {
+    this.enqueue(e);
+  }
+
+  /** Queues an item for storage; false (and counted) when it is dropped. */
+  enqueue(item: StoreItem): boolean {
+    if (this.closing || this.failed) return this.drop(this.failed ? 'writer_failed' : 'closed');
+    if (!isValidItem(item)) return this.drop('invalid');
+    if (isBounded(item)) {
+      if (this.queued() >= this.maxQueue) return this.drop('queue_full');
+      this.pendingBounded++;
+    }
+    this.pending.push(item);
+    if (this.pending.length >= this.batchSize && this.inFlight.size < MAX_IN_FLIGHT) this.postBatch();
+    else if (!this.timer) this.timer = setTimeout(() => this.onTimer(), this.flushIntervalMs);
+    return true;
+  }
+
+  /** Resolves when everything enqueued before this call is committed. */
+  flush(): Promise<void> {
+    if (this.failed) return Promise.reject(this.failed);
+    while (this.pending.length > 0) this.postBatch();
+    const target = this.nextBatchId - 1;
+    if (target <= this.ackedBatchId) return Promise.resolve();
+    return new Promise((resolve, reject) => this.flushWaiters.push({ target, resolve, reject }));
+  }
+
+  /** Flushes everything, then closes the database and stops the worker. Further items are dropped ('closed'). */
+  close(): Promise<void> {
+    if (!this.closing) {
+      this.closing = (async () => {
+        try {
+          // Persist the final drop counts with the last batch.
+          this.appendDropCounters(true);
+          if (!this.failed) await this.flush();
+        } finally {
+          if (this.timer) clearTimeout(this.timer);
+          this.timer = null;
+          this.backend.post({ type: 'close' });
+          await this.backend.stopped;
+        }
+      })();
+    }
+    return this.closing;
+  }
+
+  stats(): WriterStats {
+    return {
+      queued: this.queued(),
+      written: this.written,
+      writtenEvents: this.writtenEvents,
+      batches: this.batches,
+      dropped: { ...this.droppedBy },
+      retentionDeleted: this.retentionDeleted,
+      maxQueue: this.maxQueue,
+    };
+  }
+
+  private queued(): number {
+    let n = this.pendingBounded;
+    for (const c of this.inFlight.values()) n += c;
+    return n;
+  }
+
+  private drop(reason: DropReason, count = 1): false {
+    this.droppedBy[reason] += count;
+    return false;
+  }
+
+  private onTimer(): void {
+    this.timer = null;
+    if (this.pending.length === 0) return;
+    if (this.inFlight.size < MAX_IN_FLIGHT) this.postBatch();
+    // Otherwise the next 'stored' reply posts it.
+  }
+
+  /** Adds the writer's own drop totals as hub counters, when they changed (or `force`). */
+  private appendDropCounters(force = false): void {
+    const key = JSON.stringify(this.droppedBy);
+    if (key === this.droppedPosted && !force) return;
+    if (key === this.droppedPosted && Object.values(this.droppedBy).every((v) => v === 0)) return;
+    this.droppedPosted = key;
+    const counters: Record<string, number> = {};
+    for (const [reason, n] of Object.entries(this.droppedBy)) counters[`dropped.${reason}`] = n;
+    this.pending.push({ kind: 'hub-counters', at: Date.now(), counters });
+  }
+
+  private postBatch(): void {
+    this.appendDropCounters();
+    const items = this.pending.length <= this.batchSize ? this.pending : this.pending.slice(0, this.batchSize);
+    this.pending = items === this.pending ? [] : this.pending.slice(items.length);
+    let bounded = 0;
+    for (const item of items) if (isBounded(item)) bounded++;
+    this.pendingBounded -= bounded;
+    const id = this.nextBatchId++;
+    this.inFlight.set(id, bounded);
+    this.backend.post({ type: 'batch', id, items });
+  }
+
+  private receive(msg: FromWriter): void {
+    switch (msg.type) {
+      case 'stored':
+        this.settle(msg.id);
+        this.written += msg.messages;
+        this.writtenEvents += msg.events;
+        this.batches++;
+        if (msg.rows && msg.rows.length > 0) this.emit('stored', msg.rows);
+        break;
+      case 'batch-failed': {
+        const bounded = this.inFlight.get(msg.id) ?? 0;
+        this.settle(msg.id);
+        this.drop('write_error', bounded);
+        if (this.listenerCount('write-error') > 0) this.emit('write-error', msg.message);
+        break;
+      }
+      case 'retention':
+        this.retentionDeleted += msg.deleted;
+        this.emit('retention', { messages: msg.deleted, events: msg.deletedEvents });
+        break;
+      default:
+        break;
+    }
+  }
+
+  private settle(id: number): void {
+    this.inFlight.delete(id);
+    this.ackedBatchId = Math.max(this.ackedBatchId, id);
+    this.flushWaiters = this.flushWaiters.filter((w) => {
+      if (w.target > this.ackedBatchId) return true;
+      w.resolve();
+      return false;
+    });
+    if (this.pending.length > 0 && this.inFlight.size < MAX_IN_FLIGHT && (this.pending.length >= this.batchSize || !this.timer)) this.postBatch();
+  }
+
+  /** The write side died: everything not committed is lost and counted; later items are dropped. */
+  private fail(err: Error): void {
+    if (this.failed) return;
+    this.failed = err instanceof StoreError ? err : new StoreError(`storage writer stopped: ${err.message.split('\n')[0]}`);
+    this.drop('writer_failed', this.queued());
+    this.pending = [];
+    this.pendingBounded = 0;
+    this.inFlight.clear();
+    for (const w of this.flushWaiters) w.reject(this.failed);
+    this.flushWaiters = [];
+    if (this.listenerCount('error') > 0) this.emit('error', this.failed);
+  }
+}
+
+function workerBackend(options: WriteServiceOptions, onMessage: (msg: FromWriter) => void, onFailure: (err: Error) => void): Backend {
+  const worker = new Worker(new URL('./write-worker.js', import.meta.url), { workerData: options });
+  let closedCleanly = false;
+  const stopped = new Promise<void>((resolve) => {
+    worker.on('exit', (code) => {
+      if (!closedCleanly) onFailure(new Error(`storage worker exited with code ${code}`));
+      resolve();
+    });
+  });
+  worker.on('message', (msg: FromWriter) => {
+    if (msg.type === 'closed' || msg.type === 'open-failed') closedCleanly = true;
+    onMessage(msg);
+  });
+  worker.on('error', (err) => onFailure(err));
+  return { post: (msg) => worker.postMessage(msg), stopped };
+}
+
+function inlineBackend(options: WriteServiceOptions, onMessage: (msg: FromWriter) => void): Backend {
+  let resolveStopped: () => void = () => {};
+  const stopped = new Promise<void>((resolve) => (resolveStopped = resolve));
+  const service = new WriteService(options, (msg) => {
+    // Replies are delivered asynchronously, as they would be from a worker.
+    setImmediate(() => {
+      onMessage(msg);
+      if (msg.type === 'closed' || msg.type === 'open-failed') resolveStopped();
+    });
+  });
+  const retentionTimer = setInterval(() => service.tick(), 1000);
+  retentionTimer.unref();
+  if (!service.open()) clearInterval(retentionTimer);
+  return {
+    post: (msg) =>
+      setImmediate(() => {
+        if (msg.type === 'close') clearInterval(retentionTimer);
+        service.handle(msg);
+      }),
+    stopped,
+  };
+}
