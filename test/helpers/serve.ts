@@ -19,9 +19,10 @@ export function tempDir(prefix = 'nch-'): string {
   return mkdtempSync(join(tmpdir(), prefix));
 }
 
-export async function startServe(opts: { db?: string; extraArgs?: string[]; env?: Record<string, string> } = {}): Promise<ServeProcess> {
+export async function startServe(opts: { db?: string; udp?: string[]; extraArgs?: string[]; env?: Record<string, string> } = {}): Promise<ServeProcess> {
   const db = opts.db ?? join(tempDir(), 'netconsole.db');
-  const args = [join(ROOT, 'bin/netconsole-hub'), 'serve', '--udp', '127.0.0.1:0', '--http', '127.0.0.1:0', '--db', db, ...(opts.extraArgs ?? [])];
+  const udp = (opts.udp ?? ['127.0.0.1:0']).flatMap((u) => ['--udp', u]);
+  const args = [join(ROOT, 'bin/netconsole-hub'), 'serve', ...udp, '--http', '127.0.0.1:0', '--db', db, ...(opts.extraArgs ?? [])];
   const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...opts.env } });
   let out = '';
   child.stdout!.on('data', (d) => (out += d));
@@ -79,4 +80,23 @@ export async function waitFor<T>(what: string, check: () => Promise<T | undefine
     await new Promise((r) => setTimeout(r, 100));
   }
   throw new Error(`timed out waiting for ${what} (last: ${String(last)})`);
+}
+
+/** A UDP port that is free on 127.0.0.1 right now (and, if asked, the next one too). */
+export async function freeUdpPort(pair = false): Promise<number> {
+  for (let attempt = 0; attempt < 50; attempt++) {
+    const port = 20000 + Math.floor(Math.random() * 30000);
+    const ok = await Promise.all((pair ? [port, port + 1] : [port]).map((p) => new Promise<boolean>((res) => {
+      const s = dgram.createSocket('udp4');
+      s.once('error', () => { s.close(); res(false); });
+      s.bind(p, '127.0.0.1', () => s.close(() => res(true)));
+    })));
+    if (ok.every(Boolean)) return port;
+  }
+  throw new Error('no free UDP port found');
+}
+
+/** Whether a test needing `what` must run (CI sets the variable) or may be skipped with a reason. */
+export function mustRun(envVar: string): boolean {
+  return process.env[envVar] === '1';
 }
