@@ -1,7 +1,7 @@
 // `netconsole-hub serve`: the collector (what `npm start` runs). Settings come from, in order of
 // precedence: flags, then environment variables, then a JSON config file, then the defaults.
 import { readFileSync } from 'node:fs';
-import { Option, type Command } from 'commander';
+import { Command, Option } from 'commander';
 import pino from 'pino';
 import { UsageError } from '../errors.js';
 import { Collector } from '../receiver/collector.js';
@@ -16,10 +16,12 @@ export interface ServeSettings {
   retainDays?: number;
   maxDbMb?: number;
   logLevel: string;
+  hostNames: Map<string, string>;
+  reverseDns: boolean;
 }
 
 /** Config-file keys (JSON object) and the flag each one mirrors. */
-const CONFIG_KEYS = ['udp', 'http', 'db', 'capture', 'retainDays', 'maxDbMb', 'logLevel'] as const;
+const CONFIG_KEYS = ['udp', 'http', 'db', 'capture', 'retainDays', 'maxDbMb', 'logLevel', 'hostNames', 'reverseDns'] as const;
 type ConfigKey = (typeof CONFIG_KEYS)[number];
 
 export const DEFAULTS = {
@@ -59,6 +61,22 @@ function positiveNumber(v: unknown, what: string): number | undefined {
   return n;
 }
 
+/** `--host-name ADDR=NAME` (repeatable) over the config file's `hostNames` object. */
+function hostNameMap(flags: unknown, file: unknown): Map<string, string> {
+  const m = new Map<string, string>();
+  if (file !== undefined) {
+    if (typeof file !== 'object' || file === null || Array.isArray(file)) throw new UsageError('config hostNames must be an object of "address": "name"');
+    for (const [k, v] of Object.entries(file)) m.set(k, String(v));
+  }
+  const list = typeof flags === 'string' ? flags.split(',') : Array.isArray(flags) ? flags : [];
+  for (const item of list as string[]) {
+    const eq = item.indexOf('=');
+    if (eq <= 0) throw new UsageError(`--host-name '${item}' is not ADDRESS=NAME`);
+    m.set(item.slice(0, eq), item.slice(eq + 1));
+  }
+  return m;
+}
+
 /** Merges flags/env (from commander, which knows each value's source) over the config file and defaults. */
 export function resolveSettings(cmd: Command): ServeSettings {
   const o = cmd.opts();
@@ -78,6 +96,8 @@ export function resolveSettings(cmd: Command): ServeSettings {
     retainDays: positiveNumber(pick('retainDays'), '--retain-days'),
     maxDbMb: positiveNumber(pick('maxDbMb'), '--max-db-mb'),
     logLevel: String(pick('logLevel', DEFAULTS.logLevel)),
+    hostNames: hostNameMap(fromCli('hostName'), file.hostNames),
+    reverseDns: Boolean(fromCli('reverseDns') ?? file.reverseDns ?? false),
   };
 }
 
@@ -92,6 +112,8 @@ export function registerServe(program: Command): void {
     .addOption(new Option('--retain-days <n>', 'delete messages older than this many days').env('NCH_RETAIN_DAYS'))
     .addOption(new Option('--max-db-mb <n>', 'delete the oldest messages to keep the database under this size').env('NCH_MAX_DB_MB'))
     .addOption(new Option('--log-level <level>', 'pino log level: fatal, error, warn, info, debug (default info)').env('NCH_LOG_LEVEL'))
+    .addOption(new Option('--host-name <addr=name...>', 'show the host at ADDR as NAME, repeatable').env('NCH_HOST_NAMES'))
+    .addOption(new Option('--reverse-dns', 'name hosts by reverse DNS (looked up once per host, in the background)').env('NCH_REVERSE_DNS'))
     .addOption(new Option('--config <file>', 'JSON config file with keys ' + CONFIG_KEYS.join(', ') + ' (flags and env override it)').env('NCH_CONFIG'))
     .addHelpText('after', '\nPrecedence: flags > environment (NCH_*) > config file > defaults.')
     .action(async (_opts: unknown, cmd: Command) => {
@@ -104,7 +126,10 @@ export async function runServe(s: ServeSettings): Promise<void> {
   const logger = pino({ level: s.logLevel, base: undefined });
   if (s.capture === 'raw') throw new UsageError('--capture raw: not available in this build yet; use --capture udp');
   const udp = await withIpv6Fallback(s.udp, logger);
-  const collector = await Collector.start({ dbPath: s.db, udp, logger, retention: { retainDays: s.retainDays, maxDbMb: s.maxDbMb } });
+  const collector = await Collector.start({
+    dbPath: s.db, udp, logger, retention: { retainDays: s.retainDays, maxDbMb: s.maxDbMb },
+    hostNames: s.hostNames, reverseDns: s.reverseDns,
+  });
   let web;
   try {
     web = await startWebServer({
@@ -158,5 +183,17 @@ async function withIpv6Fallback(eps: Endpoint[], logger: pino.Logger): Promise<E
     }
     out.push(ep);
   }
+  return out;
+}
+
+/** Resolves `serve` settings from argv (flags, env, config file) without running anything. */
+export function settingsFromArgv(args: string[]): ServeSettings {
+  let out: ServeSettings | null = null;
+  const program = new Command().exitOverride();
+  registerServe(program);
+  const serve = program.commands.find((c) => c.name() === 'serve') as Command;
+  serve.exitOverride().action((_o: unknown, cmd: Command) => { out = resolveSettings(cmd); });
+  program.parse(['node', 'netconsole-hub', 'serve', ...args]);
+  if (!out) throw new Error('serve settings were not resolved');
   return out;
 }

@@ -3,6 +3,7 @@
 //   listenUdp 'message' → onDatagram → counters → rx.push → Sink.record/event → writer.enqueue
 //   … the worker commits a batch → writer 'stored' rows → live.publish (WebSocket clients)
 // The core never sees a clock: `now` is read here, once per datagram, and by the poll timer.
+import { promises as dns } from 'node:dns';
 import type { Logger } from 'pino';
 import { NetconsoleReceiver } from '../netconsole/pipeline.js';
 import type { LogRecord, SeqEvent, Sink } from '../netconsole/types.js';
@@ -25,6 +26,10 @@ export interface CollectorOptions {
   udp: Endpoint[];
   retention?: RetentionOptions;
   logger: Logger;
+  /** Display names by host address (config `hostNames`, `--host-name ADDR=NAME`). */
+  hostNames?: Map<string, string>;
+  /** Look up unnamed hosts by reverse DNS (once per host, cached, off the datagram path). */
+  reverseDns?: boolean;
   /** Receives every stored row after its batch commits (the incident detector hangs here). */
   onStored?: (rows: StoredMessage[]) => void;
 }
@@ -41,6 +46,7 @@ export class Collector {
   private badPackets = 0;
   private checksumErrors = 0;
   private stopping = false;
+  private readonly namedHosts = new Set<string>();
   private readonly sink: Sink;
 
   private constructor(readonly writer: StorageWriter, private readonly opts: CollectorOptions) {
@@ -89,10 +95,25 @@ export class Collector {
     if (!sc) {
       sc = { datagrams: 0, bytes: 0, badPackets: 0, checksumErrors: 0 };
       this.sourceCounters.set(source, sc);
+      this.nameHost(address);
     }
     sc.datagrams++;
     sc.bytes += msg.length;
     this.rx.push(source, msg, now, this.sink);
+  }
+
+  /** First sight of a host: give it its configured name, or ask reverse DNS in the background. */
+  private nameHost(address: string): void {
+    const addr = address.startsWith('::ffff:') && address.includes('.') ? address.slice(7) : address;
+    if (this.namedHosts.has(addr)) return;
+    this.namedHosts.add(addr);
+    const name = this.opts.hostNames?.get(addr);
+    if (name) { this.writer.enqueue({ kind: 'host-name', address: addr, name }); return; }
+    if (!this.opts.reverseDns) return;
+    dns.reverse(addr).then(
+      (names) => { if (names[0] && !this.stopping) this.writer.enqueue({ kind: 'host-name', address: addr, name: names[0] }); },
+      () => { /* no PTR record: the address stays the name */ },
+    );
   }
 
   /** A packet that never reached the core (raw capture: bad checksum or malformed). */
