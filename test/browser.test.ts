@@ -64,7 +64,7 @@ test('dashboard: live tail, pause, hostile text, search with context, hosts', as
     await w.add([record(host, { seq: 100, level: 2, tsUsec: 12_345_678, receivedAt: Date.now(), text: 'hello from the live test' })]);
     const liveLine = page.locator('#panes .line', { hasText: 'hello from the live test' });
     await liveLine.waitFor();
-    assert.equal(await liveLine.locator('.c-ts').textContent(), '[   12.345678]');
+    assert.equal(await liveLine.locator('.c-ts').textContent(), '[12.345678]');
     assert.equal(await liveLine.locator('.c-host').textContent(), '10.2.0.1');
     assert.match((await liveLine.getAttribute('class')) ?? '', /lvl-2/);
 
@@ -122,6 +122,14 @@ test('dashboard: live tail, pause, hostile text, search with context, hosts', as
     await page.locator('#hosts-body tr', { hasText: '10.2.0.2' }).waitFor();
     assert.equal(await page.locator('#hosts-body tr').count(), 2);
     await page.screenshot({ path: resolve(OUT, 'dashboard-hosts.png') });
+
+    // The dark theme follows the system setting.
+    await page.emulateMedia({ colorScheme: 'dark' });
+    await page.click('nav a[data-view="live"]');
+    await page.locator('#panes .line', { hasText: 'hello from the live test' }).waitFor();
+    const background = await page.evaluate('getComputedStyle(document.body).backgroundColor');
+    assert.equal(background, 'rgb(15, 17, 23)');
+    await page.screenshot({ path: resolve(OUT, 'dashboard-live-dark.png') });
 
     assert.equal(await page.evaluate('window.__pwned'), undefined, 'the injected markup never ran');
   });

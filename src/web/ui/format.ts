@@ -46,7 +46,8 @@ export function lineElement(m: Message, body?: Node): HTMLElement {
     h('span', { class: 'c-host', title: m.source }, m.host),
     h('span', { class: 'c-boot', title: `boot ${m.boot}` }, `#${m.boot}`),
     h('span', { class: 'c-level' }, levelName(m.level)),
-    h('span', { class: 'c-ts' }, kernelTime(m.ts_usec)),
+    // Right-aligned without dmesg's padding: the column lines the numbers up.
+    h('span', { class: 'c-ts' }, kernelTime(m.ts_usec).replace(/\[\s+/, '[')),
     h('span', { class: 'c-text', title: m.complete ? undefined : 'incomplete record (fragments missing)' }, body ?? m.text),
   );
 }
