@@ -66,7 +66,7 @@ export interface RunResult {
 }
 
 /** Starts the sender; `input` is written to its stdin (then closed) when given. */
-export function startSend(args: string[], input?: string | Buffer): { child: ChildProcess; done: Promise<RunResult> } {
+export function startSend(args: string[], input?: string | Buffer): { child: ChildProcess; done: Promise<RunResult>; stderrHas(re: RegExp, ms?: number): Promise<boolean> } {
   const child = spawn(process.execPath, [BIN, 'send', ...args], { stdio: ['pipe', 'pipe', 'pipe'] });
   let stdout = '';
   let stderr = '';
@@ -74,7 +74,15 @@ export function startSend(args: string[], input?: string | Buffer): { child: Chi
   child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
   if (input !== undefined) child.stdin!.end(input);
   const done = new Promise<RunResult>((resolve) => child.on('close', (code) => resolve({ code, stdout, stderr })));
-  return { child, done };
+  let exited = false;
+  void done.then(() => (exited = true));
+  /** Waits (bounded) until stderr matches, e.g. a "following …" notice meaning the sender is ready. */
+  const stderrHas = async (re: RegExp, ms = 15000): Promise<boolean> => {
+    const deadline = Date.now() + ms;
+    while (!re.test(stderr) && !exited && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    return re.test(stderr);
+  };
+  return { child, done, stderrHas };
 }
 
 /** Runs the sender to completion (killed after `ms` so a hang fails instead of blocking). */

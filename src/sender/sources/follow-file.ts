@@ -49,6 +49,7 @@ export async function* followFile(path: string, o: FollowOptions): AsyncGenerato
   const splitter = new LineSplitter();
   let cur = await openAt(path, !o.fromStart);
   if (!cur) o.notice?.(`${path} does not exist yet; waiting for it`);
+  else o.notice?.(`following ${path} from byte ${cur.pos}`);
   try {
     while (!o.signal?.aborted) {
       if (cur) {
