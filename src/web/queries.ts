@@ -105,7 +105,8 @@ export function matchesLiveFilter(row: MessageJson, filter: LiveFilter, hostName
 
 function liveFilterSql(filter: LiveFilter, where: string[], params: unknown[]): void {
   if (filter.hostIds !== undefined) {
-    where.push(`m.host_id IN (${filter.hostIds.map(() => '?').join(',') || 'NULL'})`);
+    const ids = filter.hostIds;
+    where.push(ids.length === 1 ? 'm.host_id = ?' : `m.host_id IN (${ids.map(() => '?').join(',') || 'NULL'})`);
     params.push(...filter.hostIds);
   }
   if (filter.level !== undefined) {
@@ -179,8 +180,12 @@ export class WebQueries {
     const where: string[] = [];
     const params: unknown[] = [];
     if (f.host !== undefined) {
-      where.push('m.host_id IN (SELECT id FROM hosts WHERE address = ? OR name = ?)');
-      params.push(f.host, f.host);
+      // Resolved first: `host_id = ?` lets the (host_id, id) index give the order; an IN over a
+      // subquery made SQLite sort the host's whole history.
+      const ids = this.resolveHost(f.host).map((h) => h.id);
+      if (ids.length === 0) return { messages: [], older: null, newer: null };
+      where.push(ids.length === 1 ? 'm.host_id = ?' : `m.host_id IN (${ids.map(() => '?').join(',')})`);
+      params.push(...ids);
     }
     if (f.boot !== undefined) {
       where.push('b.number = ?');
