@@ -4,6 +4,7 @@ import { readFileSync } from 'node:fs';
 import { Command, Option } from 'commander';
 import pino from 'pino';
 import { UsageError } from '../errors.js';
+import { parseAllowList } from '../receiver/admission.js';
 import { Collector } from '../receiver/collector.js';
 import { parseEndpoint, formatEndpoint, type Endpoint } from '../receiver/endpoint.js';
 import { startWebServer } from '../web/server.js';
@@ -18,10 +19,13 @@ export interface ServeSettings {
   logLevel: string;
   hostNames: Map<string, string>;
   reverseDns: boolean;
+  allow: string[];
+  limitDatagrams: number;
+  limitBytes: number;
 }
 
 /** Config-file keys (JSON object) and the flag each one mirrors. */
-const CONFIG_KEYS = ['udp', 'http', 'db', 'capture', 'retainDays', 'maxDbMb', 'logLevel', 'hostNames', 'reverseDns'] as const;
+const CONFIG_KEYS = ['udp', 'http', 'db', 'capture', 'retainDays', 'maxDbMb', 'logLevel', 'hostNames', 'reverseDns', 'allow', 'limitDatagrams', 'limitBytes'] as const;
 type ConfigKey = (typeof CONFIG_KEYS)[number];
 
 export const DEFAULTS = {
@@ -61,6 +65,12 @@ function positiveNumber(v: unknown, what: string): number | undefined {
   return n;
 }
 
+function stringList(v: unknown): string[] {
+  if (typeof v === 'string') return v.split(',').map((x) => x.trim()).filter(Boolean);
+  if (Array.isArray(v)) return v.map(String);
+  throw new UsageError(`expected a list, not ${JSON.stringify(v)}`);
+}
+
 /** `--host-name ADDR=NAME` (repeatable) over the config file's `hostNames` object. */
 function hostNameMap(flags: unknown, file: unknown): Map<string, string> {
   const m = new Map<string, string>();
@@ -86,6 +96,8 @@ export function resolveSettings(cmd: Command): ServeSettings {
   let udp = pick('udp', DEFAULTS.udp);
   if (typeof udp === 'string') udp = udp.split(',').map((s) => s.trim()).filter(Boolean);
   if (!Array.isArray(udp) || udp.length === 0) throw new UsageError('udp must be a list of HOST:PORT');
+  const allow = stringList(pick('allow', []));
+  parseAllowList(allow); // refuse a bad CIDR before anything starts
   const capture = String(pick('capture', DEFAULTS.capture));
   if (capture !== 'udp' && capture !== 'raw') throw new UsageError(`--capture must be udp or raw, not '${capture}'`);
   return {
@@ -98,6 +110,9 @@ export function resolveSettings(cmd: Command): ServeSettings {
     logLevel: String(pick('logLevel', DEFAULTS.logLevel)),
     hostNames: hostNameMap(fromCli('hostName'), file.hostNames),
     reverseDns: Boolean(fromCli('reverseDns') ?? file.reverseDns ?? false),
+    allow,
+    limitDatagrams: positiveNumber(pick('limitDatagrams'), '--limit-datagrams') ?? 0,
+    limitBytes: positiveNumber(pick('limitBytes'), '--limit-bytes') ?? 0,
   };
 }
 
@@ -114,6 +129,9 @@ export function registerServe(program: Command): void {
     .addOption(new Option('--log-level <level>', 'pino log level: fatal, error, warn, info, debug (default info)').env('NCH_LOG_LEVEL'))
     .addOption(new Option('--host-name <addr=name...>', 'show the host at ADDR as NAME, repeatable').env('NCH_HOST_NAMES'))
     .addOption(new Option('--reverse-dns', 'name hosts by reverse DNS (looked up once per host, in the background)').env('NCH_REVERSE_DNS'))
+    .addOption(new Option('--allow <cidr...>', 'accept UDP only from these networks (repeatable, e.g. 10.0.0.0/8, fd00::/8); others are counted as refused').env('NCH_ALLOW'))
+    .addOption(new Option('--limit-datagrams <n>', 'per-source limit, datagrams per second (default unlimited)').env('NCH_LIMIT_DATAGRAMS'))
+    .addOption(new Option('--limit-bytes <n>', 'per-source limit, bytes per second (default unlimited)').env('NCH_LIMIT_BYTES'))
     .addOption(new Option('--config <file>', 'JSON config file with keys ' + CONFIG_KEYS.join(', ') + ' (flags and env override it)').env('NCH_CONFIG'))
     .addHelpText('after', '\nPrecedence: flags > environment (NCH_*) > config file > defaults.')
     .action(async (_opts: unknown, cmd: Command) => {
@@ -128,7 +146,8 @@ export async function runServe(s: ServeSettings): Promise<void> {
   const udp = await withIpv6Fallback(s.udp, logger);
   const collector = await Collector.start({
     dbPath: s.db, udp, logger, retention: { retainDays: s.retainDays, maxDbMb: s.maxDbMb },
-    hostNames: s.hostNames, reverseDns: s.reverseDns,
+    hostNames: s.hostNames, reverseDns: s.reverseDns, allow: s.allow,
+    limits: { datagramsPerSec: s.limitDatagrams, bytesPerSec: s.limitBytes },
   });
   let web;
   try {

@@ -9,6 +9,7 @@ import { NetconsoleReceiver } from '../netconsole/pipeline.js';
 import type { LogRecord, SeqEvent, Sink } from '../netconsole/types.js';
 import { StorageWriter } from './store/writer.js';
 import type { RetentionOptions, StoredMessage } from './store/types.js';
+import { isAllowed, parseAllowList, SourceBucket, type SourceLimits } from './admission.js';
 import { sourceName, type Endpoint, formatEndpoint } from './endpoint.js';
 import { listenUdp, type UdpListener } from './udp-listener.js';
 import { LiveHub } from '../web/live.js';
@@ -19,7 +20,12 @@ const POLL_MS = 50;
 /** Per-source counters are written to the database this often. */
 const COUNTERS_MS = 5000;
 
-export interface SourceCounters { datagrams: number; bytes: number; badPackets: number; checksumErrors: number }
+export interface SourceCounters {
+  datagrams: number; bytes: number; badPackets: number; checksumErrors: number;
+  /** Datagrams a per-source limit refused. */
+  dropped: number;
+  bucket: SourceBucket | null;
+}
 
 export interface CollectorOptions {
   dbPath: string;
@@ -30,6 +36,10 @@ export interface CollectorOptions {
   hostNames?: Map<string, string>;
   /** Look up unnamed hosts by reverse DNS (once per host, cached, off the datagram path). */
   reverseDns?: boolean;
+  /** Only these sources may send (CIDR list); everything else is counted as refused. */
+  allow?: string[];
+  /** Per-source datagram and byte rate limits (0 = unlimited). */
+  limits?: SourceLimits;
   /** Receives every stored row after its batch commits (the incident detector hangs here). */
   onStored?: (rows: StoredMessage[]) => void;
 }
@@ -46,11 +56,17 @@ export class Collector {
   private badPackets = 0;
   private checksumErrors = 0;
   private stopping = false;
+  private refusedNotAllowed = 0;
+  private rateLimited = 0;
+  private readonly allowList: ReturnType<typeof parseAllowList>;
+  private readonly limits: SourceLimits | null;
   private readonly namedHosts = new Set<string>();
   private readonly sink: Sink;
 
   private constructor(readonly writer: StorageWriter, private readonly opts: CollectorOptions) {
     const log = opts.logger;
+    this.allowList = parseAllowList(opts.allow ?? []);
+    this.limits = opts.limits && (opts.limits.datagramsPerSec || opts.limits.bytesPerSec) ? opts.limits : null;
     this.sink = {
       record: (r: LogRecord) => { this.records++; writer.record(r); },
       event: (e: SeqEvent) => {
@@ -90,16 +106,34 @@ export class Collector {
   /** The hot path: no allocation beyond the source name, no I/O, no SQLite. */
   onDatagram(msg: Uint8Array, address: string, port: number, now = Date.now()): void {
     if (this.stopping) return;
+    // Refused sources are counted in total only: per-source state for them would let spoofed
+    // addresses grow memory without bound.
+    if (this.allowList && !isAllowed(this.allowList, address)) { this.refusedNotAllowed++; return; }
     const source = sourceName(address, port);
+    const sc = this.countersFor(source, address, now);
+    sc.datagrams++;
+    sc.bytes += msg.length;
+    if (sc.bucket && !sc.bucket.take(msg.length, now)) { sc.dropped++; this.rateLimited++; return; }
+    this.rx.push(source, msg, now, this.sink);
+  }
+
+  private countersFor(source: string, address: string, now: number): SourceCounters {
     let sc = this.sourceCounters.get(source);
     if (!sc) {
-      sc = { datagrams: 0, bytes: 0, badPackets: 0, checksumErrors: 0 };
+      if (this.sourceCounters.size >= this.rx.options.maxSources) this.retireOldestCounters(now);
+      sc = { datagrams: 0, bytes: 0, badPackets: 0, checksumErrors: 0, dropped: 0, bucket: this.limits ? new SourceBucket(this.limits, now) : null };
       this.sourceCounters.set(source, sc);
       this.nameHost(address);
     }
-    sc.datagrams++;
-    sc.bytes += msg.length;
-    this.rx.push(source, msg, now, this.sink);
+    return sc;
+  }
+
+  /** Bounds the per-source table: the oldest entry's totals go to the database, then it is dropped. */
+  private retireOldestCounters(now: number): void {
+    const [source, sc] = this.sourceCounters.entries().next().value as [string, SourceCounters];
+    const { datagrams, bytes, badPackets, checksumErrors, dropped } = sc;
+    this.writer.enqueue({ kind: 'counters', source, at: now, counters: { datagrams, bytes, badPackets, checksumErrors, dropped } });
+    this.sourceCounters.delete(source);
   }
 
   /** First sight of a host: give it its configured name, or ask reverse DNS in the background. */
@@ -117,9 +151,9 @@ export class Collector {
   }
 
   /** A packet that never reached the core (raw capture: bad checksum or malformed). */
-  countBadPacket(source: string, kind: 'checksum_error' | 'malformed'): void {
-    let sc = this.sourceCounters.get(source);
-    if (!sc) { sc = { datagrams: 0, bytes: 0, badPackets: 0, checksumErrors: 0 }; this.sourceCounters.set(source, sc); }
+  countBadPacket(address: string, port: number, kind: 'checksum_error' | 'malformed'): void {
+    if (this.allowList && !isAllowed(this.allowList, address)) { this.refusedNotAllowed++; return; }
+    const sc = this.countersFor(sourceName(address, port), address, Date.now());
     sc.badPackets++;
     this.badPackets++;
     if (kind === 'checksum_error') { sc.checksumErrors++; this.checksumErrors++; }
@@ -131,7 +165,7 @@ export class Collector {
     return {
       datagrams: c.datagrams, bytes: c.bytes, bad_packets: this.badPackets + c.badFragments,
       checksum_errors: this.checksumErrors,
-      dropped: { ...w.dropped, fragment_evictions: c.fragmentEvictions, source_evictions: c.sourceEvictions },
+      dropped: { ...w.dropped, fragment_evictions: c.fragmentEvictions, source_evictions: c.sourceEvictions, not_allowed: this.refusedNotAllowed, rate_limited: this.rateLimited },
       queue_depth: w.queued, reassembly_timeouts: c.reassemblyTimeouts, records: this.records, gaps: this.gaps,
       sources: this.rx.sourceCount, udp_receive_buffer_bytes: this.listeners[0]?.receiveBuffer ?? 0,
       stored: w.written, legacy_timeouts: c.legacyTimeouts, continuations_merged: c.continuationsMerged,
@@ -142,7 +176,8 @@ export class Collector {
   private saveCounters(): void {
     const at = Date.now();
     for (const [source, sc] of this.sourceCounters) {
-      this.writer.enqueue({ kind: 'counters', source, at, counters: { ...sc } });
+      const { datagrams, bytes, badPackets, checksumErrors, dropped } = sc;
+      this.writer.enqueue({ kind: 'counters', source, at, counters: { datagrams, bytes, badPackets, checksumErrors, dropped } });
     }
     const c = this.rx.counters;
     this.writer.enqueue({ kind: 'hub-counters', at, counters: { ...c } as unknown as Record<string, number> });
