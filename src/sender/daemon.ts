@@ -150,9 +150,13 @@ async function* recordsOf(c: SenderConfig, signal: AbortSignal, gaps: Array<{ fr
       let start: KmsgStart = { from: src.from };
       if (src.statePath) {
         const saved = loadPosition(src.statePath);
-        if (saved && saved.bootId === bootId) start = { from: 'after', seq: BigInt(saved.seq) };
-        else if (saved) c.notice?.('saved kmsg position is from another boot; starting at the beginning');
-        if (saved && saved.bootId !== bootId) start = { from: 'beginning' };
+        if (saved && saved.bootId === bootId) {
+          start = { from: 'after', seq: BigInt(saved.seq) };
+          c.notice?.(`resuming /dev/kmsg after seq ${saved.seq}`);
+        } else if (saved) {
+          c.notice?.('saved kmsg position is from another boot; starting at the beginning');
+          start = { from: 'beginning' };
+        }
         keeper.current = new PositionKeeper(src.statePath, bootId);
       }
       yield* readKmsg({
@@ -164,6 +168,7 @@ async function* recordsOf(c: SenderConfig, signal: AbortSignal, gaps: Array<{ fr
           c.notice?.(`kmsg records ${from}..${to} were overwritten before they could be read`);
         },
         onBadRecord: (msg) => c.notice?.(`skipping unparsable kmsg record: ${msg}`),
+        onCaughtUp: () => c.notice?.('at the end of /dev/kmsg; sending new records'),
       });
       return;
     }

@@ -16,6 +16,8 @@ export interface KmsgOptions {
   /** Records lost before we could read them: first and last missing seq (inclusive). */
   onGap?: (from: bigint, to: bigint) => void;
   onBadRecord?: (msg: string) => void;
+  /** Called once when the records already buffered have been skipped (start at the end). */
+  onCaughtUp?: () => void;
 }
 
 /** The boot id, so a saved position from an earlier boot is not applied to this one. */
@@ -48,6 +50,7 @@ export async function* readKmsg(o: KmsgOptions): AsyncGenerator<KmsgRecord> {
       } catch (err) {
         const code = (err as NodeJS.ErrnoException).code;
         if (code === 'EAGAIN' || code === 'EWOULDBLOCK') {
+          if (skipping) o.onCaughtUp?.();
           skipping = false;
           await sleep(o.pollMs ?? 100, o.signal);
           continue;
