@@ -57,7 +57,7 @@ test('a server that fails the first two attempts (503) gets the body on the thir
       assert.equal(h.contentType, 'application/json');
     }
     assert.equal((s.hits[0].body as { text: string }).text,
-      '[panic] 10.0.0.1: Kernel panic - not syncing: sysrq triggered crash http://hub.example:8080/#/incidents/7');
+      '[panic] 10.0.0.1: Kernel panic - not syncing: sysrq triggered crash http://hub.example:8080/#incidents/7');
     assert.deepEqual(poster.stats(), { queued: 0, sent: 1, failed: 0, dropped: 0, retries: 2 });
     assert.deepEqual(problems, []);
   } finally {

@@ -52,7 +52,7 @@ export function parseWebhookUrl(value: string): URL {
 
 /** The JSON body for an incident: the incident itself plus a one-line `text` chat services display. */
 export function incidentWebhookBody(incident: Incident & { id?: number }, dashboardUrl?: string): Record<string, unknown> {
-  const link = dashboardUrl && incident.id !== undefined ? ` ${dashboardUrl.replace(/\/$/, '')}/#/incidents/${incident.id}` : '';
+  const link = dashboardUrl && incident.id !== undefined ? ` ${dashboardUrl.replace(/\/$/, '')}/#incidents/${incident.id}` : '';
   return {
     event: 'incident',
     text: `[${incident.kind}] ${incident.host}: ${incident.headline}${link}`,
