@@ -8,6 +8,7 @@ import type { Logger } from 'pino';
 import type BetterSqlite3 from 'better-sqlite3';
 import { openReadOnly } from '../receiver/store/database.js';
 import { installErrorHandlers, sendError } from './http-errors.js';
+import { registerIncidentRoutes } from './incidents-routes.js';
 import type { LiveHub } from './live.js';
 import { WebQueries } from './queries.js';
 import { installSecurityHeaders } from './security.js';
@@ -48,20 +49,6 @@ function defaultPublicDir(): string {
   return fileURLToPath(new URL('../../public/', import.meta.url));
 }
 
-/** Incident routes are another module; wired in when it exists (see the report in issue 6). */
-async function registerOptionalIncidentRoutes(app: FastifyInstance, db: BetterSqlite3.Database): Promise<void> {
-  const specifier = './incidents-routes.js';
-  let mod: { registerIncidentRoutes?: (app: FastifyInstance, db: BetterSqlite3.Database) => unknown };
-  try {
-    mod = (await import(specifier)) as typeof mod;
-  } catch (err) {
-    const e = err as { code?: string; url?: string; message?: string };
-    if (e.code === 'ERR_MODULE_NOT_FOUND' && String(e.message).includes('incidents-routes')) return;
-    throw err;
-  }
-  await mod.registerIncidentRoutes?.(app, db);
-}
-
 export async function buildWebApp(opts: WebOptions, db: BetterSqlite3.Database): Promise<FastifyInstance> {
   const app = Fastify({
     ...(opts.logger ? { loggerInstance: opts.logger } : { logger: false }),
@@ -78,7 +65,7 @@ export async function buildWebApp(opts: WebOptions, db: BetterSqlite3.Database):
   registerHostRoutes(app, queries);
   registerStatusRoutes(app, queries, opts.stats, opts.health, opts.live);
   registerLiveRoute(app, queries, opts.live);
-  await registerOptionalIncidentRoutes(app, db);
+  registerIncidentRoutes(app, db);
   const publicDir = opts.publicDir ?? defaultPublicDir();
   if (existsSync(publicDir)) {
     await app.register(fastifyStatic, { root: publicDir, index: ['index.html'], wildcard: true });
@@ -97,7 +84,8 @@ export async function startWebServer(opts: WebOptions): Promise<WebServer> {
     await app.listen({ host: opts.host, port: opts.port });
   } catch (err) {
     db.close();
-    throw new Error(`web server could not listen on ${opts.host}:${opts.port}: ${(err as Error).message}`);
+    const e = err as NodeJS.ErrnoException;
+    throw Object.assign(new Error(`web server could not listen on ${opts.host}:${opts.port}: ${e.message}`), { code: e.code });
   }
   const addr = app.server.address();
   const port = typeof addr === 'object' && addr !== null ? addr.port : opts.port;

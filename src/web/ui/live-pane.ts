@@ -188,10 +188,11 @@ export class LivePane {
     const str = (v: unknown) => (typeof v === 'string' || typeof v === 'number' ? String(v) : '');
     const kind = str(incident.kind) || 'incident';
     const headline = str(incident.headline) || str(incident.title) || str(incident.summary);
+    const id = typeof incident.id === 'number' ? incident.id : null;
     const el = h('div', { class: 'line incident', role: 'alert' },
       h('span', { class: 'c-badge' }, kind.toUpperCase()),
       h('span', { class: 'c-host' }, str(incident.host)),
-      h('span', { class: 'c-text' }, headline));
+      id === null ? h('span', { class: 'c-text' }, headline) : h('a', { class: 'c-text', href: `#incidents/${id}` }, headline));
     this.log.append(el);
     if (this.follow) this.scrollToEnd();
   }

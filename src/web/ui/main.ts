@@ -3,6 +3,7 @@ import { getJson } from './api.js';
 import { byId, h } from './dom.js';
 import { ContextDrawer } from './context-drawer.js';
 import { HostsView } from './hosts-view.js';
+import { mountIncidents } from './incidents.js';
 import { LiveView } from './live-view.js';
 import { SearchView } from './search-view.js';
 
@@ -12,10 +13,7 @@ interface ExtraView {
   label: string;
   mount(container: HTMLElement): void;
 }
-// The incidents view plugs in here (src/web/ui/incidents.ts):
-//   import { mountIncidents } from './incidents.js';
-//   const extraViews: ExtraView[] = [{ id: 'incidents', label: 'Incidents', mount: mountIncidents }];
-const extraViews: ExtraView[] = [];
+const extraViews: ExtraView[] = [{ id: 'incidents', label: 'Incidents', mount: mountIncidents }];
 
 const status = byId('status');
 const drawer = new ContextDrawer();
@@ -46,7 +44,8 @@ for (const v of extraViews) {
 }
 
 function currentView(): string {
-  const id = location.hash.replace(/^#/, '') || 'live';
+  // A view may have sub-pages: #incidents/12 is the incidents view.
+  const id = location.hash.replace(/^#/, '').split('/')[0] || 'live';
   return document.getElementById(`view-${id}`) ? id : 'live';
 }
 
@@ -91,6 +90,7 @@ document.addEventListener('keydown', (ev) => {
   else if (ev.key === '1') location.hash = '#live';
   else if (ev.key === '2') location.hash = '#search';
   else if (ev.key === '3') location.hash = '#hosts';
+  else if (ev.key === '4' && extraViews.length > 0) location.hash = `#${extraViews[0]!.id}`;
   else if (ev.key === '?') help.hidden = !help.hidden;
 });
 
