@@ -7,18 +7,31 @@ import { existsSync, mkdirSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { startWorld, record, T0, type World } from './web-world.js';
+import { sendDatagrams, startServe } from './helpers/serve.js';
 
 const CHROMIUM = '/usr/bin/chromium';
 const OUT = resolve('test-output');
 const XSS = '<img src=x onerror="window.__pwned=1"> <script>window.__pwned=2</script> usb 1-1: evil name';
 
+function browserMissing(t: { skip(msg: string): void }): boolean {
+  if (existsSync(CHROMIUM)) return false;
+  if (process.env.NCH_REQUIRE_BROWSER === '1') assert.fail(`NCH_REQUIRE_BROWSER=1 but ${CHROMIUM} is missing (apt-get install -y chromium)`);
+  t.skip(`${CHROMIUM} is missing; install chromium (NCH_REQUIRE_BROWSER=1 makes this mandatory)`);
+  return true;
+}
+
 async function withDashboard(t: { skip(msg: string): void }, body: (page: Page, w: World) => Promise<void>): Promise<void> {
-  if (!existsSync(CHROMIUM)) {
-    if (process.env.NCH_REQUIRE_BROWSER === '1') assert.fail(`NCH_REQUIRE_BROWSER=1 but ${CHROMIUM} is missing (apt-get install -y chromium)`);
-    t.skip(`${CHROMIUM} is missing; install chromium (NCH_REQUIRE_BROWSER=1 makes this mandatory)`);
-    return;
-  }
+  if (browserMissing(t)) return;
   const w = await startWorld();
+  try {
+    await inBrowser((page) => body(page, w));
+  } finally {
+    await w.close();
+  }
+}
+
+/** Runs body on a fresh page; fails on any script error, dialog or CSP violation. */
+async function inBrowser(body: (page: Page) => Promise<void>): Promise<void> {
   let browser: Browser | undefined;
   try {
     browser = await chromium.launch({
@@ -37,11 +50,10 @@ async function withDashboard(t: { skip(msg: string): void }, body: (page: Page, 
     page.on('console', (m) => {
       if (m.type() === 'error') problems.push(`console error: ${m.text()}`);
     });
-    await body(page, w);
+    await body(page);
     assert.deepEqual(problems, [], 'no script errors, no dialogs, no CSP violations');
   } finally {
     await browser?.close();
-    await w.close();
   }
 }
 
@@ -133,4 +145,32 @@ test('dashboard: live tail, pause, hostile text, search with context, hosts', as
 
     assert.equal(await page.evaluate('window.__pwned'), undefined, 'the injected markup never ran');
   });
+});
+
+test('dashboard over UDP: a record sent to a real serve appears in the live tail, its markup inert', async (t) => {
+  if (browserMissing(t)) return;
+  const srv = await startServe();
+  try {
+    await sendDatagrams(srv.udpPort, [Buffer.from('6,0,1000,-;an older record: findme-oldword\n')]);
+    await inBrowser(async (page) => {
+      await page.goto(srv.http + '/');
+      await page.locator('#status[data-state="live"]').waitFor();
+      await page.locator('#panes .line', { hasText: 'findme-oldword' }).waitFor();
+      // Extended netconsole: level 2, seq 1, 12.345678 s; the text holds markup.
+      await sendDatagrams(srv.udpPort, [Buffer.from(`2,1,12345678,-;over udp ${XSS}\n`)]);
+      const line = page.locator('#panes .line', { hasText: 'over udp' });
+      await line.waitFor();
+      assert.equal(await line.locator('.c-text').textContent(), `over udp ${XSS}`);
+      assert.equal(await line.locator('.c-ts').textContent(), '[12.345678]');
+      assert.equal(await page.locator('#panes img, #panes script').count(), 0);
+      await page.click('nav a[data-view="search"]');
+      await page.fill('#search-q', 'oldword');
+      await page.press('#search-q', 'Enter');
+      await page.locator('#search-results .line mark', { hasText: 'oldword' }).waitFor();
+      await page.screenshot({ path: resolve(OUT, 'dashboard-udp-search.png') });
+      assert.equal(await page.evaluate('window.__pwned'), undefined, 'the injected markup never ran');
+    });
+  } finally {
+    await srv.stop();
+  }
 });
