@@ -9,7 +9,7 @@ import { NetconsoleReceiver } from '../src/netconsole/pipeline.js';
 import { IncidentDetector, type IncidentChange } from '../src/netconsole/incidents.js';
 import type { LogRecord } from '../src/netconsole/types.js';
 import { openDatabase } from '../src/receiver/store/database.js';
-import { IncidentsStore } from '../src/receiver/incidents-store.js';
+import { IncidentsStore, detectorInput, hostAddressOf } from '../src/receiver/incidents-store.js';
 import { LiveHub, startWebServer } from '../src/web/server.js';
 import { loadJsonl } from './helpers/fixtures.js';
 
@@ -130,4 +130,16 @@ test('HTTP: GET /api/incidents and /api/incidents/:id through the real web serve
   } finally {
     await server.close();
   }
+});
+
+test('stored rows feed the detector: one stream per source, incidents by host address', () => {
+  assert.equal(hostAddressOf('10.0.0.1:6665'), '10.0.0.1');
+  assert.equal(hostAddressOf('[fd00::1]:6665'), 'fd00::1');
+  assert.equal(hostAddressOf('fd00::1'), 'fd00::1');
+  const row = { id: 42, host: 'web-1', source: '[fd00::1]:6665', boot: 3, seq: 9, level: 0, facility: 0, ts_usec: 5,
+    received_at: 1000, text: 'Kernel panic - not syncing: x', fields: {}, complete: true };
+  const { stream, record, ref } = detectorInput(row);
+  const ch = new IncidentDetector().push(stream, record, 1000, ref);
+  assert.deepEqual(ch.map((c) => [c.change, c.incident.host, c.incident.boot, c.incident.first_message_id, c.incident.ts_usec]),
+    [['open', 'fd00::1', 3, 42, 5]]);
 });

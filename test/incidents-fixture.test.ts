@@ -95,3 +95,31 @@ test('the user-space message "kn-harness: scenario panic" (facility user) is in 
   const nmi = closed(changes).find((i) => i.kind === 'nmi-backtrace');
   assert.ok(nmi?.context_before.includes('kn-harness: scenario panic'));
 });
+
+test('one host, two targets (extended + configfs legacy, interleaved as they arrived): the crash is reported once', () => {
+  const receiver = new NetconsoleReceiver();
+  const detector = new IncidentDetector();
+  const changes: IncidentChange[] = [];
+  const streams = new Set<string>();
+  let now = 0;
+  const sink = {
+    record(r: LogRecord): void {
+      streams.add(r.source);
+      changes.push(...detector.push(r.source, r, now, { host: HOST }));
+    },
+    event(_e: SeqEvent): void {},
+  };
+  const both = [...loadJsonl('extended.jsonl').map((d) => ({ ...d, src: '10.0.2.15:6665' })),
+    ...loadJsonl('extended.t2-legacy.jsonl').map((d) => ({ ...d, src: '10.0.2.15:6664' }))].sort((a, b) => a.t - b.t);
+  for (const d of both) {
+    now = Math.round(d.t * 1000);
+    receiver.push(d.src, d.payload, now, sink);
+    receiver.poll(now, sink);
+  }
+  receiver.flushAll(now + 10_000, sink);
+  changes.push(...detector.flushAll(now + 10_000));
+  assert.equal(streams.size, 2);
+  const incidents = closed(changes);
+  assert.deepEqual(incidents.map((i) => [i.kind, i.host]), [['nmi-backtrace', HOST], ['panic', HOST]]);
+  assert.equal(changes.filter((c) => c.change === 'open').length, 2);
+});

@@ -2,7 +2,8 @@
 // in each host's record stream and groups every report into one Incident. Pure: no I/O, no clocks;
 // `now` is a parameter and the caller polls.
 //
-// How a report is grouped, per host (one ordered record stream per host key):
+// How a report is grouped, per stream (the records of one sender, ip:port, in order; ref.host names
+// the host it belongs to, so a host with two netconsole targets reports each crash once):
 //  - A headline (incident-rules.ts) opens an incident; a `[ cut here ]` / `=====` line right before
 //    it is taken along. Kernel lines then join it until the rule's end line (`---[ end trace`,
 //    `---[ end Kernel panic`, the KASAN `====` rule), or, for rules that end after their stack dump,
@@ -18,6 +19,8 @@
 //    once), 'close' when it ends (the report is complete), 'update' when something is learned
 //    afterwards (the host went silent, the next boot came). `key` identifies the incident in all
 //    three; the store upserts by it.
+//  - The same report arriving through a second target of the host (same kind, headline and kernel
+//    timestamp, within dedupeMs) is followed but not reported again.
 import { createHash } from 'node:crypto';
 import type { LogRecord } from './types.js';
 import {
@@ -77,8 +80,13 @@ export interface IncidentChange {
   incident: Incident;
 }
 
+/** What the detector reads of a record (a LogRecord or a stored row mapped to it). */
+export type DetectorRecord = Pick<LogRecord, 'text' | 'facility' | 'tsUsec' | 'receivedAt'> & { release?: string | null };
+
 /** What the caller knows about a record beyond the record itself. */
 export interface RecordRef {
+  /** The host the stream belongs to (its address); incidents report it. Default: the stream key. */
+  host?: string;
   /** messages.id of the stored record. */
   id?: number | null;
   /** Boot number of the host the record belongs to. */
@@ -100,6 +108,8 @@ export interface IncidentDetectorOptions {
   maxHosts: number;
   /** Closed incidents per host remembered for silent_after / next_boot. */
   maxRemembered: number;
+  /** A report seen again through another stream of the same host within this long is a duplicate. */
+  dedupeMs: number;
 }
 
 export const DEFAULT_INCIDENT_OPTIONS: IncidentDetectorOptions = {
@@ -110,6 +120,7 @@ export const DEFAULT_INCIDENT_OPTIONS: IncidentDetectorOptions = {
   signatureFrames: 5,
   maxHosts: 4096,
   maxRemembered: 16,
+  dedupeMs: 30_000,
 };
 
 type Phase = 'body' | 'trace' | 'trailing';
@@ -121,6 +132,16 @@ interface OpenIncident {
   /** Inside the current Call Trace: a `<TASK>`-style marker was seen (x86); else frames are indented lines (arm64). */
   sawMarker: boolean;
   omitted: number;
+  /** The same report already reported through another stream of the host: followed, never emitted. */
+  duplicate: boolean;
+}
+
+interface Fingerprint {
+  stream: string;
+  kind: string;
+  headline: string;
+  tsUsec: number | null;
+  at: number;
 }
 
 interface ContextLine {
@@ -129,6 +150,8 @@ interface ContextLine {
 }
 
 interface HostState {
+  /** The host this stream belongs to (RecordRef.host). */
+  host: string;
   context: ContextLine[];
   lastSeen: number;
   /** Release from the record or the boot banner (`Linux version X`). */
@@ -242,7 +265,7 @@ function releaseFromLines(lines: readonly string[]): string | null {
   return null;
 }
 
-function isUserRecord(r: LogRecord): boolean {
+function isUserRecord(r: DetectorRecord): boolean {
   return r.facility !== null && r.facility !== 0;
 }
 
@@ -256,17 +279,21 @@ export class IncidentDetector {
   private readonly hosts = new Map<string, HostState>();
   /** Hosts with an open or silence-watched incident: the only ones poll() has to look at. */
   private readonly pending = new Set<string>();
+  /** Recently opened reports by host, to recognise one crash arriving through two targets. */
+  private readonly recentByHost = new Map<string, Fingerprint[]>();
   private counter = 0;
 
   constructor(options: Partial<IncidentDetectorOptions> = {}) {
     this.opts = { ...DEFAULT_INCIDENT_OPTIONS, ...options };
   }
 
-  /** Feeds one record of `host` (records of a host in order). Returns what changed. */
-  push(host: string, record: LogRecord, now: number, ref: RecordRef = {}): IncidentChange[] {
+  /** Feeds one record of a stream (records of a stream in order). Returns what changed. */
+  push(stream: string, record: DetectorRecord, now: number, ref: RecordRef = {}): IncidentChange[] {
+    const host = stream;
     const out: IncidentChange[] = [];
     const st = this.touch(host, now, out);
     st.lastSeen = now;
+    if (ref.host !== undefined) st.host = ref.host;
     if (ref.boot !== undefined && ref.boot !== null) st.boot = ref.boot;
     if (record.release) st.release = record.release;
     st.watching.length = 0; // the host spoke: not silent after those
@@ -367,6 +394,7 @@ export class IncidentDetector {
       return st;
     }
     st = {
+      host,
       context: [], lastSeen: now, release: null, boot: null, open: null, recent: [], watching: [],
       linesSinceClose: 0, lastClosed: null,
     };
@@ -386,7 +414,7 @@ export class IncidentDetector {
   }
 
   /** One kernel line: continue, end or start an incident. */
-  private line(host: string, st: HostState, line: string, rec: LogRecord, ref: RecordRef, now: number, out: IncidentChange[]): void {
+  private line(host: string, st: HostState, line: string, rec: DetectorRecord, ref: RecordRef, now: number, out: IncidentChange[]): void {
     const o = st.open;
     if (o) {
       if (o.rule.end && o.rule.end.test(line)) {
@@ -444,7 +472,7 @@ export class IncidentDetector {
     }
   }
 
-  private open(host: string, st: HostState, rule: IncidentRule, line: string, rec: LogRecord, ref: RecordRef, out: IncidentChange[]): void {
+  private open(host: string, st: HostState, rule: IncidentRule, line: string, rec: DetectorRecord, ref: RecordRef, out: IncidentChange[]): void {
     const ctx = [...st.context];
     const taken: ContextLine[] = [];
     let headline = line;
@@ -463,7 +491,7 @@ export class IncidentDetector {
     const startedAt = rec.receivedAt;
     const inc: Incident = {
       key: `${host}|${startedAt}|${this.counter}`,
-      host,
+      host: st.host,
       boot: ref.boot ?? st.boot,
       kind: rule.kind,
       severity: rule.severity,
@@ -481,9 +509,10 @@ export class IncidentDetector {
       signature_frames: [],
       context_before: ctx.map((c) => c.text),
     };
-    const o: OpenIncident = { inc, rule, phase: CALL_TRACE.test(line) ? 'trace' : 'body', sawMarker: false, omitted: 0 };
+    const duplicate = this.seenElsewhere(host, st.host, inc);
+    const o: OpenIncident = { inc, rule, phase: CALL_TRACE.test(line) ? 'trace' : 'body', sawMarker: false, omitted: 0, duplicate };
     st.open = o;
-    out.push({ change: 'open', incident: snapshot(inc) });
+    if (!duplicate) out.push({ change: 'open', incident: snapshot(inc) });
     if (rule.end && rule.end.test(line)) this.close(host, st, 'end-marker', out);
   }
 
@@ -503,13 +532,31 @@ export class IncidentDetector {
     }
     inc.signature_frames = frames;
     inc.signature = computeSignature(inc.kind, frames, inc.headline);
+    st.lastClosed = inc;
+    st.linesSinceClose = 0;
+    if (o.duplicate) return;
     out.push({ change: 'close', incident: snapshot(inc) });
     st.recent.push(inc);
     if (st.recent.length > this.opts.maxRemembered) st.recent.shift();
     st.watching.push(inc);
     if (st.watching.length > this.opts.maxRemembered) st.watching.shift();
-    st.lastClosed = inc;
-    st.linesSinceClose = 0;
     this.updatePending(host, st);
+  }
+
+  /** True when another stream of the same host opened the same report recently; else remembers this one. */
+  private seenElsewhere(stream: string, host: string, inc: Incident): boolean {
+    let list = this.recentByHost.get(host);
+    const at = inc.started_at;
+    const same = list?.some((f) => f.stream !== stream && f.kind === inc.kind && f.headline === inc.headline &&
+      Math.abs(f.at - at) <= this.opts.dedupeMs && (f.tsUsec === null || inc.ts_usec === null || f.tsUsec === inc.ts_usec));
+    if (same) return true;
+    if (!list) {
+      list = [];
+      this.recentByHost.set(host, list);
+      if (this.recentByHost.size > this.opts.maxHosts) this.recentByHost.delete(this.recentByHost.keys().next().value as string);
+    }
+    list.push({ stream, kind: inc.kind, headline: inc.headline, tsUsec: inc.ts_usec, at });
+    if (list.length > this.opts.maxRemembered) list.shift();
+    return false;
   }
 }

@@ -1,8 +1,9 @@
 // The incidents table (migrations/002_incidents.sql): upsert what the detector reports, query it
 // for the API with filters and with how many times each signature was seen.
 import type BetterSqlite3 from 'better-sqlite3';
-import type { Incident, IncidentEndedBy } from '../netconsole/incidents.js';
+import type { DetectorRecord, Incident, IncidentEndedBy, RecordRef } from '../netconsole/incidents.js';
 import type { IncidentSeverity } from '../netconsole/incident-rules.js';
+import type { StoredMessage } from './store/types.js';
 
 type Db = BetterSqlite3.Database;
 
@@ -59,6 +60,23 @@ interface Row {
   release: string | null; signature: string; seen: number; silent_after: number | null; next_boot: number | null;
   first_message_id?: number | null; last_message_id?: number | null; lines?: string; modules?: string;
   context_before?: string; signature_frames?: string;
+}
+
+/** `10.0.0.1:6665` → `10.0.0.1`, `[fd00::1]:6665` → `fd00::1` (hosts.address). */
+export function hostAddressOf(source: string): string {
+  const v6 = /^\[([^\]]+)\]:\d+$/.exec(source);
+  if (v6) return v6[1];
+  const i = source.lastIndexOf(':');
+  return i > 0 && source.indexOf(':') === i ? source.slice(0, i) : source;
+}
+
+/** How a stored row is fed to the IncidentDetector: one stream per sender, incidents by host address. */
+export function detectorInput(row: StoredMessage): { stream: string; record: DetectorRecord; ref: RecordRef } {
+  return {
+    stream: row.source,
+    record: { text: row.text, facility: row.facility, tsUsec: row.ts_usec, receivedAt: row.received_at },
+    ref: { id: row.id, boot: row.boot, host: hostAddressOf(row.source) },
+  };
 }
 
 function hasTable(db: Db, name: string): boolean {
