@@ -275,7 +275,7 @@ function snapshot(inc: Incident): Incident {
 
 export class IncidentDetector {
   private readonly opts: IncidentDetectorOptions;
-  /** Map order is recency order (a host is re-inserted when seen): the first entry is evicted first. */
+  /** State per stream key. */
   private readonly hosts = new Map<string, HostState>();
   /** Hosts with an open or silence-watched incident: the only ones poll() has to look at. */
   private readonly pending = new Set<string>();
@@ -388,24 +388,27 @@ export class IncidentDetector {
 
   private touch(host: string, now: number, out: IncidentChange[]): HostState {
     let st = this.hosts.get(host);
-    if (st) {
-      this.hosts.delete(host);
-      this.hosts.set(host, st);
-      return st;
-    }
+    if (st) return st;
     st = {
       host,
       context: [], lastSeen: now, release: null, boot: null, open: null, recent: [], watching: [],
       linesSinceClose: 0, lastClosed: null,
     };
+    if (this.hosts.size >= this.opts.maxHosts) this.evictLeastRecent(out);
     this.hosts.set(host, st);
-    while (this.hosts.size > this.opts.maxHosts) {
-      const [oldest, old] = this.hosts.entries().next().value as [string, HostState];
-      if (old.open) this.close(oldest, old, 'evicted', out);
-      this.hosts.delete(oldest);
-      this.pending.delete(oldest);
-    }
     return st;
+  }
+
+  /** Drops the stream seen least recently (a scan, but only when a new stream arrives at the bound). */
+  private evictLeastRecent(out: IncidentChange[]): void {
+    let oldest: string | null = null;
+    let oldestSeen = Infinity;
+    for (const [key, st] of this.hosts) if (st.lastSeen < oldestSeen) { oldest = key; oldestSeen = st.lastSeen; }
+    if (oldest === null) return;
+    const old = this.hosts.get(oldest) as HostState;
+    if (old.open) this.close(oldest, old, 'evicted', out);
+    this.hosts.delete(oldest);
+    this.pending.delete(oldest);
   }
 
   private updatePending(host: string, st: HostState): void {
