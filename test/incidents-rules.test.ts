@@ -372,6 +372,15 @@ test('reboot: the open incident ends and the boot\'s incidents learn next_boot',
   assert.deepEqual(d.onReboot('unknown-host', 1, 2), []);
 });
 
+test('a new boot number on the stream (stored rows carry it) is a reboot too', () => {
+  const d = new IncidentDetector();
+  d.push(HOST, rec('Kernel panic - not syncing: Fatal exception'), 1000, { boot: 1 });
+  d.push(HOST, rec('---[ end Kernel panic - not syncing: Fatal exception ]---'), 1000, { boot: 1 });
+  const ch = d.push(HOST, rec('Linux version 6.1.0-57-amd64 (debian-kernel@lists.debian.org)'), 30_000, { boot: 2 });
+  assert.deepEqual(ch.map((c) => [c.change, c.incident.kind, c.incident.boot, c.incident.next_boot]), [['update', 'panic', 1, 2]]);
+  assert.deepEqual(d.poll(1_000_000), [], 'the host spoke again: not silent');
+});
+
 test('snapshots: a change\'s incident is not modified by later changes', () => {
   const d = new IncidentDetector();
   const open = d.push(HOST, rec('Kernel panic - not syncing: x'), 1000)[0].incident;

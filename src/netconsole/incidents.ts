@@ -294,6 +294,8 @@ export class IncidentDetector {
     const st = this.touch(host, now, out);
     st.lastSeen = now;
     if (ref.host !== undefined) st.host = ref.host;
+    // A new boot number on the stream is a reboot, whether or not the caller also calls onReboot.
+    if (ref.boot !== undefined && ref.boot !== null && st.boot !== null && ref.boot !== st.boot) out.push(...this.onReboot(host, now, ref.boot));
     if (ref.boot !== undefined && ref.boot !== null) st.boot = ref.boot;
     if (record.release) st.release = record.release;
     st.watching.length = 0; // the host spoke: not silent after those
