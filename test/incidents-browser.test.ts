@@ -100,8 +100,9 @@ test('incidents view: list newest first, the fixture panic\'s console page, host
     assert.match((await rows.nth(0).locator('td:nth-child(4)').textContent()) ?? '', /<img src=x onerror=/);
     assert.equal(await rows.nth(1).locator('td:nth-child(5)').textContent(), '×1');
 
-    // the panic's page
+    // the panic's page, at its own address
     await rows.nth(1).click();
+    await page.waitForURL(`${base}/#incidents/${panicId}`);
     const screen = page.locator('.incident-console');
     await screen.waitFor();
     const lines = await screen.locator('.inc-line').allTextContents();
@@ -120,6 +121,7 @@ test('incidents view: list newest first, the fixture panic\'s console page, host
 
     // back, then straight to the hostile incident by its address
     await page.getByRole('button', { name: '← All incidents' }).click();
+    await page.waitForURL(`${base}/#incidents`);
     await rows.nth(2).waitFor();
     const evilId = store.list({ kind: 'warning' })[0].id;
     await page.goto(`${base}/#incidents/${evilId}`);

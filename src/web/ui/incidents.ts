@@ -125,7 +125,8 @@ export function mountIncidents(container: HTMLElement): void {
         h('td', { class: 'num' }, seen),
         h('td', { class: i.silent_after || i.next_boot !== null ? 'bad' : '' }, aftermath(i)));
       styled(row, { cursor: 'pointer' });
-      const open = (): void => { void showIncident(i.id); };
+      // through the address, so the browser's back button returns to the list
+      const open = (): void => { location.hash = `#incidents/${i.id}`; };
       row.addEventListener('click', open);
       row.addEventListener('keydown', (e) => { if (e.key === 'Enter') open(); });
       tbody.append(row);
@@ -153,14 +154,16 @@ export function mountIncidents(container: HTMLElement): void {
 
   function backButton(): HTMLElement {
     const back = h('button', { type: 'button' }, '← All incidents');
-    back.addEventListener('click', showList);
+    back.addEventListener('click', () => {
+      if (DETAIL_HASH.test(location.hash)) location.hash = '#incidents';
+      else showList();
+    });
     return back;
   }
 
   function showList(): void {
     detailView.hidden = true;
     listView.hidden = false;
-    if (DETAIL_HASH.test(location.hash)) history.replaceState(null, '', '#incidents');
     void loadList();
   }
 
@@ -205,7 +208,7 @@ export function mountIncidents(container: HTMLElement): void {
   function onHash(): void {
     const m = DETAIL_HASH.exec(location.hash);
     if (m) void showIncident(Number(m[1]));
-    else if (location.hash === '#incidents' && listView.hidden === false) void loadList();
+    else if (location.hash === '#incidents') showList();
   }
 
   kind.addEventListener('change', () => void loadList());
