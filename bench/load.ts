@@ -1,0 +1,175 @@
+// The load generator, run as its own process (forked by run.ts, driven over IPC): N UDP sockets (one
+// source each, connected to the collector), pre-formatted extended records, paced to a target rate,
+// bounded by count and by time.
+//
+//   {type:'prepare', ...LoadConfig} -> {type:'ready', datagrams, bytes, prepareMs}
+//   {type:'go'}                     -> {type:'done', ...LoadResult}
+//   {type:'exit'}
+//
+// Records are what a 6.1 kernel's extended target sends for an ASCII record without dictionary:
+// `<pri>,<seq>,<ts_usec>,-;<text>\n` (checked against the formatter at start-up). Each source counts
+// its own seq from 1 so the collector sees no gap, duplicate or reboot. Every record of a run carries
+// the token `t<tag>`; the last record of each source also `e<tag>` (what run.ts searches for).
+import dgram from 'node:dgram';
+import { buildExtendedRecord, extendedHeader, fragmentExtended } from '../src/netconsole/format.js';
+
+export interface LoadConfig {
+  host: string;
+  port: number;
+  sources: number;
+  /** Records per second (all sources together). */
+  rate: number;
+  count: number;
+  /** Hard time bound of the sending loop, ms. */
+  maxMs: number;
+  tag: string;
+  /** Size of each record's extended text (header + text + LF), bytes. */
+  recordBytes: number;
+  /** 'plain': one datagram per record; 'frag': the record split by ncfrag like the kernel does. */
+  mode: 'plain' | 'frag';
+  /** Stamp each record with its send time (`at=<epoch ms>`), built at send time (latency runs). */
+  stamp: boolean;
+}
+
+export interface LoadResult {
+  sent: number;
+  datagrams: number;
+  bytes: number;
+  errors: number;
+  /** Wall-clock ms (epoch) of the first and the last send. */
+  firstAt: number;
+  lastAt: number;
+  elapsedMs: number;
+  achievedRate: number;
+  timedOut: boolean;
+}
+
+const FILLER = ' e1000e 0000:00:19.0 eth0: NIC Link is Up 1000 Mbps Full Duplex, Flow Control: Rx/Tx kworker/u16:3 ext4_find_entry';
+
+function recordText(tag: string, src: number, seq: number, last: boolean, textBytes: number, at?: string): string {
+  let t = `bench t${tag}${last ? ` e${tag}` : ''} s${src} n${seq}${at !== undefined ? ` at=${at}` : ''}`;
+  while (t.length < textBytes) t += FILLER;
+  return t.slice(0, textBytes);
+}
+
+function header(seq: number, tsUsec: number): string {
+  return extendedHeader({ pri: 6, seq, tsUsec, text: new Uint8Array(0) });
+}
+
+/** One record's datagrams. */
+function datagramsFor(c: LoadConfig, i: number, at?: string): Buffer[] {
+  const src = i % c.sources;
+  const seq = Math.floor(i / c.sources) + 1;
+  const perSource = Math.ceil(c.count / c.sources);
+  const last = seq === perSource || i + c.sources >= c.count;
+  const tsUsec = 5_000_000 + seq * 1000;
+  const h = header(seq, tsUsec);
+  const text = recordText(c.tag, src, seq, last, Math.max(8, c.recordBytes - h.length - 1), at);
+  const msg = Buffer.from(`${h}${text}\n`, 'latin1');
+  if (c.mode === 'plain') return [msg];
+  // The kernel's ncfrag split (format.ts fragmentExtended, spec §3.6): records this long only exist
+  // with escaping or on newer kernels' larger buffers; the split itself is the kernel's.
+  return fragmentExtended(msg, Buffer.alloc(0), undefined, 'latest');
+}
+
+function selfCheck(): void {
+  // The hand-built plain record must be exactly what the formatter (the kernel's rules) produces.
+  const c: LoadConfig = { host: '', port: 0, sources: 1, rate: 1, count: 1, maxMs: 1, tag: 'check', recordBytes: 100, mode: 'plain', stamp: false };
+  const [mine] = datagramsFor(c, 0);
+  const text = mine!.subarray(mine!.indexOf(0x3b) + 1, mine!.length - 1);
+  const ref = buildExtendedRecord({ pri: 6, seq: 1, tsUsec: 5_001_000, text }, '6.1');
+  if (!ref.equals(mine!)) throw new Error(`load: record differs from the formatter's: ${mine} vs ${ref}`);
+  if (mine!.length !== 100) throw new Error(`load: record is ${mine!.length} bytes, not 100`);
+}
+
+let config: LoadConfig | null = null;
+let prepared: Buffer[][] = [];
+let sockets: dgram.Socket[] = [];
+let errors = 0;
+
+async function prepare(c: LoadConfig): Promise<{ datagrams: number; bytes: number; prepareMs: number }> {
+  const t0 = performance.now();
+  for (const s of sockets) s.close();
+  sockets = [];
+  errors = 0;
+  config = c;
+  await Promise.all(Array.from({ length: c.sources }, async () => {
+    const s = dgram.createSocket('udp4');
+    s.on('error', () => errors++);
+    await new Promise<void>((res, rej) => { s.once('error', rej); s.bind(0, '127.0.0.1', () => { s.off('error', rej); res(); }); });
+    await new Promise<void>((res, rej) => { s.once('error', rej); s.connect(c.port, c.host, () => { s.off('error', rej); res(); }); });
+    sockets.push(s);
+  }));
+  let datagrams = 0;
+  let bytes = 0;
+  prepared = [];
+  if (!c.stamp) {
+    // One slab for all plain records: no per-record allocation while sending.
+    for (let i = 0; i < c.count; i++) {
+      const d = datagramsFor(c, i);
+      prepared.push(d);
+      datagrams += d.length;
+      for (const b of d) bytes += b.length;
+    }
+  }
+  return { datagrams, bytes, prepareMs: performance.now() - t0 };
+}
+
+function wallNow(): number {
+  return performance.timeOrigin + performance.now();
+}
+
+function run(): Promise<LoadResult> {
+  const c = config!;
+  return new Promise((resolve) => {
+    let sent = 0;
+    let datagrams = 0;
+    let bytes = 0;
+    const t0 = performance.now();
+    const firstAt = wallNow();
+    let lastAt = firstAt;
+    let timedOut = false;
+    const tick = (): void => {
+      const el = performance.now() - t0;
+      if (el > c.maxMs) timedOut = true;
+      const due = timedOut ? sent : Math.min(c.count, Math.floor((c.rate * el) / 1000) + 1);
+      let n = 0;
+      while (sent < due && n < 8192) {
+        const d = c.stamp ? datagramsFor(c, sent, wallNow().toFixed(3)) : prepared[sent]!;
+        const s = sockets[sent % c.sources]!;
+        for (const b of d) {
+          s.send(b);
+          datagrams++;
+          bytes += b.length;
+        }
+        sent++;
+        n++;
+      }
+      lastAt = wallNow();
+      if (sent >= c.count || timedOut) {
+        const elapsedMs = performance.now() - t0;
+        resolve({ sent, datagrams, bytes, errors, firstAt, lastAt, elapsedMs, achievedRate: sent / (elapsedMs / 1000), timedOut });
+        return;
+      }
+      // Behind: go on at once; caught up: yield the CPU (the collector shares it).
+      if (sent < Math.floor((c.rate * (performance.now() - t0)) / 1000)) setImmediate(tick);
+      else setTimeout(tick, 1);
+    };
+    tick();
+  });
+}
+
+selfCheck();
+process.on('message', (m: any) => {
+  if (m.type === 'prepare') {
+    prepare(m as LoadConfig).then((r) => process.send!({ type: 'ready', ...r }), (err) => process.send!({ type: 'ready', error: String(err) }));
+  } else if (m.type === 'go') {
+    // Let queued sends flush before reporting.
+    run().then((r) => setTimeout(() => process.send!({ type: 'done', ...r }), 20));
+  } else if (m.type === 'exit') {
+    for (const s of sockets) s.close();
+    process.disconnect();
+  }
+});
+// Never outlive the bench.
+process.on('disconnect', () => process.exit(0));

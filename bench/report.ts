@@ -1,0 +1,101 @@
+// The generated part of bench/RESULTS.md, from bench/out/latest.json.
+import type { Figure } from './common.js';
+
+const n0 = (x: number): string => (Number.isFinite(x) ? Math.round(x).toLocaleString('en-US') : '–');
+const n1 = (x: number): string => (Number.isFinite(x) ? x.toFixed(1) : '–');
+const n2 = (x: number): string => (Number.isFinite(x) ? x.toFixed(2) : '–');
+/** median (min–max) */
+const fig = (f: Figure | undefined, fmt: (x: number) => string = n1): string =>
+  !f || !Number.isFinite(f.median) ? '–' : f.min === f.max ? fmt(f.median) : `${fmt(f.median)} (${fmt(f.min)}–${fmt(f.max)})`;
+const k = (r: number): string => (r >= 1000 ? `${r / 1000}k` : String(r));
+
+function header(part: string, s: any): string {
+  return `_${part}: measured ${s.at?.slice(0, 19).replace('T', ' ')} UTC by \`${s.command}\`${s.quick ? ' (quick)' : ''}, ${s.runs ?? '?'} runs per figure, ${Math.round(s.seconds ?? 0)} s._\n`;
+}
+
+export function renderMarkdown(latest: Record<string, any>): string {
+  const m = latest.machine ?? {};
+  const S = latest.sections ?? {};
+  const out: string[] = [];
+  out.push(`Machine: ${m.cpus} cores (${m.cpuModel}), ${m.memoryGb} GB memory, Node ${m.node}, Linux ${m.kernel}, net.core.rmem_max ${m.rmemMax} (the collector's 8 MiB receive buffer is granted as ${m.rmemMax * 2} bytes). Load generator, collector and (for the ceiling) the do-nothing receiver all share these cores, and other engineers' jobs ran on the machine at the same time.`);
+  out.push('');
+  out.push('Figures are "median (min–max)" over the runs.');
+  out.push('');
+  if (S.ingest?.result) {
+    const r = S.ingest.result;
+    out.push(`### Ingest: 100-byte extended records from ${r.sources} sources (${r.durationSec} s per run)`);
+    out.push(header('ingest', S.ingest));
+    out.push(`**Lossless stored-and-searchable rate: ${r.losslessRate === null ? 'none of the steps' : `${n0(r.losslessRate)} records/s`}** (highest step where every run stored every record and found each source's last record with \`/api/messages?q=\` within 1 s of the last send).`);
+    out.push('');
+    out.push('| target/s | load achieved/s | collector loss % | lossless | stored+searchable after (ms) | collector CPU s per 1M records | do-nothing receiver loss % | receiver achieved/s |');
+    out.push('|---:|---:|---:|:---:|---:|---:|---:|---:|');
+    for (const x of r.rates) {
+      out.push(`| ${k(x.rate)} | ${fig(x.achieved, n0)} | ${fig(x.lossPct, n2)} | ${x.lossless ? 'yes' : `no (${x.runs.filter((y: any) => y.lossless).length}/${x.runs.length})`} | ${fig(x.searchableMs, n0)} | ${fig(x.cpuPerMillion, n1)} | ${fig(x.ceiling?.lossPct, n2)} | ${fig(x.ceiling?.achieved, n0)} |`);
+    }
+    out.push('');
+  } else if (S.ingest?.error) out.push(`### Ingest\nfailed: ${S.ingest.error}\n`);
+  if (S.frag?.result) {
+    const r = S.frag.result;
+    out.push(`### Fragment-heavy: ${r.recordBytes}-byte records, ${n1(r.datagramsPerRecord)} ncfrag datagrams each, ${n0(r.rate)} records/s`);
+    out.push(header('frag', S.frag));
+    out.push('| records/s | achieved/s | loss % | lossless | stored+searchable after (ms) |');
+    out.push('|---:|---:|---:|:---:|---:|');
+    out.push(`| ${k(r.rate)} | ${fig(r.achieved, n0)} | ${fig(r.lossPct, n2)} | ${r.lossless ? 'yes' : 'no'} | ${fig(r.searchableMs, n0)} |`);
+    out.push('');
+  }
+  if (S.latency?.result) {
+    const r = S.latency.result;
+    out.push(`### Live latency: send → WebSocket arrival (${r.sources} sources, every record timed)`);
+    out.push(header('latency', S.latency));
+    out.push('| records/s | p50 ms | p99 ms | records missed |');
+    out.push('|---:|---:|---:|---:|');
+    for (const x of r.rates) out.push(`| ${k(x.rate)} | ${fig(x.p50)} | ${fig(x.p99)} | ${x.runs.map((y: any) => y.missed).join(', ')} |`);
+    out.push('');
+  }
+  if (S.query?.result) {
+    const r = S.query.result;
+    out.push(`### Query latency: ${n0(r.rows)} records across ${r.hosts} hosts (${(r.dbBytes / 1e9).toFixed(2)} GB; generated at ${n0(r.gen?.rowsPerSec)} rows/s)`);
+    out.push(header('query', S.query));
+    out.push('| query | p50 ms | p95 ms | rows returned |');
+    out.push('|---|---:|---:|---:|');
+    for (const q of r.queries) out.push(`| ${q.what} | ${fig(q.p50)} | ${fig(q.p95)} | ${q.results} |`);
+    out.push('');
+  }
+  if (S.memory?.result) {
+    const r = S.memory.result;
+    out.push(`### Memory: collector RSS with N sources (one record each), then after ${r.idleSec} s idle`);
+    out.push(header('memory', S.memory));
+    out.push('| sources | RSS active MB | RSS idle MB | bytes per source (active) | bytes per source (idle) |');
+    out.push('|---:|---:|---:|---:|---:|');
+    for (const x of r.results) out.push(`| ${n0(x.sources)} | ${fig(x.rssActiveMb)} | ${fig(x.rssIdleMb)} | ${fig(x.perSourceActiveBytes, n0)} | ${fig(x.perSourceIdleBytes, n0)} |`);
+    out.push('');
+  }
+  if (S.sender?.result) {
+    const r = S.sender.result;
+    out.push(`### Sender: \`send --simulate ${r.hosts} --count ${r.count}\` to a do-nothing receiver`);
+    out.push(header('sender', S.sender));
+    out.push('| transport | records/s | datagrams sent / received (last run) |');
+    out.push('|---|---:|---:|');
+    for (const t of r.transports) {
+      const last = t.runs[t.runs.length - 1] ?? {};
+      out.push(`| ${t.transport} | ${fig(t.recordsPerSec, n0)} | ${last.error ? `failed: ${last.error}` : `${n0(last.datagrams)} / ${n0(last.received)}`} |`);
+    }
+    out.push('');
+  }
+  if (S.profile?.result) {
+    const r = S.profile.result;
+    out.push(`### Profile: \`node --cpu-prof\` of the collector at ${k(r.rate)} records/s for ${r.seconds} s`);
+    out.push(header('profile', S.profile));
+    out.push(`Run: ${n0(r.run.stored)}/${n0(r.run.sent)} stored, load achieved ${n0(r.run.achieved)}/s, collector CPU ${n2(r.run.collectorCpuSec)} s.`);
+    out.push('');
+    for (const t of r.threads) {
+      out.push(`**${t.file.split('/').pop()}**: busy ${(t.busyShare * 100).toFixed(0)}% of ${(t.totalMs / 1000).toFixed(1)} s. By area (self time, share of busy): ${t.byArea.slice(0, 8).map((a: any) => `${a.area} ${(a.share * 100).toFixed(1)}%`).join('; ')}.`);
+      out.push('');
+      out.push('| function | where | self ms | share |');
+      out.push('|---|---|---:|---:|');
+      for (const f of t.top.slice(0, 10)) out.push(`| \`${f.fn}\` | ${f.where} | ${n0(f.ms)} | ${(f.share * 100).toFixed(1)}% |`);
+      out.push('');
+    }
+  }
+  return out.join('\n');
+}

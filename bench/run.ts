@@ -1,0 +1,558 @@
+// `npm run bench [-- --only ingest,latency --quick]`: the collector (`serve`, its own process, temp
+// DB) on loopback, driven by a separate load process (load.ts); every figure is the median of
+// --runs (default 3) runs with the range; everything is bounded in count and time. Writes
+// bench/out/results-<time>.json, bench/out/latest.json (sections merged with earlier partial runs)
+// and the generated part of bench/RESULTS.md.
+//
+// Parts (--only, comma-separated; default all):
+//   ingest   lossless ingest rate (stepped), loss at fixed rates, the do-nothing receiver's ceiling
+//   frag     fragment-heavy load: 3000-byte records, 4 ncfrag datagrams each
+//   latency  send -> WebSocket arrival, p50/p99 at 1k and 20k records/s
+//   query    query latency on a generated big DB (--db-rows, default 2M; 10M is the issue's target)
+//   memory   RSS with 1000 and 65536 sources active, and after they go idle
+//   sender   `send --simulate` records/s, udp and raw transports
+//   profile  `node --cpu-prof` of the collector at 100k records/s; where the time goes
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpus, totalmem, release as osRelease } from 'node:os';
+import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import dgram from 'node:dgram';
+import Database from 'better-sqlite3';
+import WebSocket from 'ws';
+import {
+  Child, ROOT, cpuSecondsOf, figure, getJson, note, percentile, pollUntil, removeDir, rssOf, runCli, sleep,
+  startServe, tempDir, udpCounters, type Figure, type ServeProcess,
+} from './common.js';
+import type { LoadConfig, LoadResult } from './load.js';
+import { generate, hostAddress } from './gen-db.js';
+import { summarizeDir, type ThreadProfile } from './profile.js';
+import { renderMarkdown } from './report.js';
+
+const PARTS = ['ingest', 'frag', 'latency', 'query', 'memory', 'sender', 'profile'] as const;
+type Part = (typeof PARTS)[number];
+
+export interface BenchOptions {
+  only: Part[];
+  quick: boolean;
+  runs: number;
+  rates: number[];
+  fixedRates: number[];
+  durationSec: number;
+  sources: number;
+  fragRate: number;
+  dbRows: number;
+  out: string;
+  /** Do not rewrite bench/RESULTS.md (smoke test). */
+  noReport: boolean;
+  memorySources: number[];
+  idleSec: number;
+  senderCount: number;
+  queryReps: number;
+}
+
+export function parseArgs(argv: string[]): BenchOptions {
+  const get = (name: string): string | undefined => {
+    const i = argv.indexOf(`--${name}`);
+    return i >= 0 ? argv[i + 1] : undefined;
+  };
+  const quick = argv.includes('--quick');
+  const list = (s: string | undefined, def: number[]): number[] => (s ? s.split(',').map((x) => Number(x.replace(/k$/i, '000'))) : def);
+  const only = (get('only') ?? PARTS.join(',')).split(',').map((s) => s.trim()).filter(Boolean);
+  for (const p of only) if (!(PARTS as readonly string[]).includes(p)) throw new Error(`--only: unknown part '${p}' (known: ${PARTS.join(', ')})`);
+  const fixedRates = [20_000, 50_000, 100_000, 150_000];
+  return {
+    only: only as Part[],
+    quick,
+    runs: Number(get('runs') ?? 3),
+    fixedRates,
+    rates: list(get('rates'), quick ? fixedRates : [20_000, 50_000, 75_000, 100_000, 125_000, 150_000]),
+    durationSec: Number(get('duration') ?? (quick ? 2 : 4)),
+    sources: Number(get('sources') ?? 256),
+    fragRate: Number(get('frag-rate') ?? 10_000),
+    dbRows: Number(get('db-rows') ?? (quick ? 300_000 : 2_000_000)),
+    out: get('out') ?? join(ROOT, 'bench', 'out'),
+    noReport: argv.includes('--no-report'),
+    memorySources: list(get('memory-sources'), [1000, 65536]),
+    idleSec: Number(get('idle') ?? (quick ? 5 : 15)),
+    senderCount: Number(get('sender-count') ?? (quick ? 50_000 : 200_000)),
+    queryReps: Number(get('query-reps') ?? (quick ? 10 : 30)),
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Measuring one load run against a collector.
+
+/** Stored-message total straight from the DB (the writer's own counter): no load on the collector. */
+class StoredCounter {
+  private db: Database.Database | null = null;
+  constructor(private readonly path: string) {}
+  read(): number {
+    this.db ??= new Database(this.path, { readonly: true, fileMustExist: true });
+    const row = this.db.prepare(`SELECT value FROM hub_counters WHERE name = 'messages.stored'`).get() as { value: number } | undefined;
+    return row?.value ?? 0;
+  }
+  close(): void { this.db?.close(); this.db = null; }
+}
+
+export interface IngestRun {
+  target: number;
+  achieved: number;
+  sent: number;
+  stored: number;
+  lost: number;
+  lossPct: number;
+  lossless: boolean;
+  /** ms from the last send until every record was stored and the tail was found by ?q= (null: not within 1 s). */
+  searchableMs: number | null;
+  /** Datagrams the collector's socket delivered (from /api/stats), and the kernel's receive-buffer drops (system-wide). */
+  received: number;
+  kernelDrops: number;
+  collectorCpuSec: number;
+  loaderTimedOut: boolean;
+}
+
+let tagCounter = 0;
+function newTag(prefix: string): string {
+  return `${prefix}${Date.now().toString(36)}${(tagCounter++).toString(36)}`;
+}
+
+async function loadRun(load: Child, cfg: LoadConfig): Promise<LoadResult> {
+  const ready = await load.request(cfg, 'ready', 120_000);
+  if (ready.error) throw new Error(`load: ${ready.error}`);
+  return load.request<LoadResult>({ type: 'go' }, 'done', cfg.maxMs + 30_000);
+}
+
+async function ingestRun(srv: ServeProcess, stored: StoredCounter, load: Child, o: { rate: number; count: number; sources: number; recordBytes: number; mode: 'plain' | 'frag'; maxMs: number }): Promise<IngestRun> {
+  const tag = newTag('r');
+  const before = stored.read();
+  const stats0 = await getJson(`${srv.http}/api/stats`);
+  const udp0 = udpCounters();
+  const cpu0 = cpuSecondsOf(srv.pid);
+  const res = await loadRun(load, { type: 'prepare', host: '127.0.0.1', port: srv.udpPort, sources: o.sources, rate: o.rate, count: o.count, maxMs: o.maxMs, tag, recordBytes: o.recordBytes, mode: o.mode, stamp: false } as LoadConfig & { type: string });
+  // Lossless: every record stored AND the tail (last record of each source) found by the API
+  // within 1 s of the last send.
+  const deadline = res.lastAt + 1000;
+  let searchableMs: number | null = null;
+  for (;;) {
+    const n = stored.read() - before;
+    if (n >= res.sent) {
+      const page = await getJson(`${srv.http}/api/messages?q=e${tag}&limit=1000`).catch(() => null);
+      if (page && page.messages.length === Math.min(o.sources, res.sent)) { searchableMs = Date.now() - res.lastAt; break; }
+    }
+    if (Date.now() > deadline) break;
+    await sleep(10);
+  }
+  if (searchableMs !== null && searchableMs > 1000) searchableMs = null;
+  // Loss: wait until storage is quiet (bounded).
+  let last = stored.read();
+  let stableSince = Date.now();
+  const quietBy = Date.now() + 20_000;
+  while (last - before < res.sent && Date.now() < quietBy && Date.now() - stableSince < 1500) {
+    await sleep(100);
+    const n = stored.read();
+    if (n !== last) { last = n; stableSince = Date.now(); }
+  }
+  const cpu1 = cpuSecondsOf(srv.pid);
+  const udp1 = udpCounters();
+  const stats1 = await getJson(`${srv.http}/api/stats`);
+  const storedN = stored.read() - before;
+  const lost = Math.max(0, res.sent - storedN);
+  return {
+    target: o.rate, achieved: Math.round(res.achievedRate), sent: res.sent, stored: storedN, lost,
+    lossPct: (100 * lost) / Math.max(1, res.sent), lossless: searchableMs !== null && lost === 0, searchableMs,
+    received: stats1.datagrams - stats0.datagrams, kernelDrops: udp1.RcvbufErrors - udp0.RcvbufErrors,
+    collectorCpuSec: cpu1 - cpu0, loaderTimedOut: res.timedOut,
+  };
+}
+
+export interface CeilingRun { target: number; achieved: number; sent: number; received: number; lossPct: number; kernelDrops: number }
+
+async function ceilingRun(sink: Child, port: number, load: Child, o: { rate: number; count: number; sources: number; maxMs: number }): Promise<CeilingRun> {
+  const c0 = await sink.request<{ datagrams: number }>({ type: 'count' }, 'count');
+  const udp0 = udpCounters();
+  const res = await loadRun(load, { type: 'prepare', host: '127.0.0.1', port, sources: o.sources, rate: o.rate, count: o.count, maxMs: o.maxMs, tag: newTag('c'), recordBytes: 100, mode: 'plain', stamp: false } as LoadConfig & { type: string });
+  await sleep(300);
+  const c1 = await sink.request<{ datagrams: number }>({ type: 'count' }, 'count');
+  const received = c1.datagrams - c0.datagrams;
+  return {
+    target: o.rate, achieved: Math.round(res.achievedRate), sent: res.datagrams, received,
+    lossPct: (100 * Math.max(0, res.datagrams - received)) / Math.max(1, res.datagrams), kernelDrops: udpCounters().RcvbufErrors - udp0.RcvbufErrors,
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Parts.
+
+export interface RateResult {
+  rate: number;
+  runs: IngestRun[];
+  lossPct: Figure;
+  achieved: Figure;
+  searchableMs: Figure;
+  cpuPerMillion: Figure;
+  lossless: boolean;
+  ceiling?: { runs: CeilingRun[]; lossPct: Figure; achieved: Figure };
+}
+
+async function partIngest(o: BenchOptions): Promise<{ rates: RateResult[]; losslessRate: number | null; durationSec: number; sources: number }> {
+  const load = Child.fork('load.js');
+  const sink = Child.fork('sink.js');
+  const { port: sinkPort } = await sink.next<{ port: number }>('listening');
+  const rates: RateResult[] = [];
+  try {
+    for (const rate of o.rates) {
+      const dir = tempDir();
+      const srv = await startServe({ db: join(dir, 'bench.db') });
+      const stored = new StoredCounter(srv.db);
+      const runs: IngestRun[] = [];
+      const count = Math.round(rate * o.durationSec);
+      const maxMs = o.durationSec * 1000 * 2 + 2000;
+      try {
+        for (let i = 0; i < o.runs; i++) {
+          const r = await ingestRun(srv, stored, load, { rate, count, sources: o.sources, recordBytes: 100, mode: 'plain', maxMs });
+          note(`ingest ${rate}/s run ${i + 1}: achieved ${r.achieved}/s, stored ${r.stored}/${r.sent} (loss ${r.lossPct.toFixed(2)}%), searchable ${r.searchableMs ?? '-'} ms, kernel drops ${r.kernelDrops}, collector CPU ${r.collectorCpuSec.toFixed(2)} s`);
+          runs.push(r);
+        }
+      } finally {
+        stored.close();
+        await srv.stop();
+        removeDir(dir);
+      }
+      const ceilRuns: CeilingRun[] = [];
+      for (let i = 0; i < o.runs; i++) {
+        const c = await ceilingRun(sink, sinkPort, load, { rate, count, sources: o.sources, maxMs });
+        note(`ceiling ${rate}/s run ${i + 1}: achieved ${c.achieved}/s, received ${c.received}/${c.sent} (loss ${c.lossPct.toFixed(2)}%)`);
+        ceilRuns.push(c);
+      }
+      rates.push({
+        rate, runs,
+        lossPct: figure(runs.map((r) => r.lossPct)),
+        achieved: figure(runs.map((r) => r.achieved)),
+        searchableMs: figure(runs.map((r) => r.searchableMs ?? NaN)),
+        cpuPerMillion: figure(runs.map((r) => (r.collectorCpuSec / Math.max(1, r.sent)) * 1e6)),
+        lossless: runs.every((r) => r.lossless),
+        ceiling: { runs: ceilRuns, lossPct: figure(ceilRuns.map((c) => c.lossPct)), achieved: figure(ceilRuns.map((c) => c.achieved)) },
+      });
+    }
+  } finally {
+    await load.close();
+    await sink.close();
+  }
+  // The lossless rate: the highest step with every run lossless, every lower step lossless too.
+  let losslessRate: number | null = null;
+  for (const r of [...rates].sort((a, b) => a.rate - b.rate)) {
+    if (!r.lossless) break;
+    losslessRate = r.rate;
+  }
+  return { rates, losslessRate, durationSec: o.durationSec, sources: o.sources };
+}
+
+async function partFrag(o: BenchOptions): Promise<{ rate: number; recordBytes: number; datagramsPerRecord: number; runs: IngestRun[]; lossPct: Figure; searchableMs: Figure; achieved: Figure; lossless: boolean }> {
+  const load = Child.fork('load.js');
+  const dir = tempDir();
+  const srv = await startServe({ db: join(dir, 'bench.db') });
+  const stored = new StoredCounter(srv.db);
+  const runs: IngestRun[] = [];
+  const count = Math.round(o.fragRate * o.durationSec);
+  try {
+    for (let i = 0; i < o.runs; i++) {
+      const r = await ingestRun(srv, stored, load, { rate: o.fragRate, count, sources: o.sources, recordBytes: 3000, mode: 'frag', maxMs: o.durationSec * 2000 + 2000 });
+      note(`frag ${o.fragRate}/s run ${i + 1}: achieved ${r.achieved}/s, stored ${r.stored}/${r.sent} (loss ${r.lossPct.toFixed(2)}%), datagrams ${r.received}, searchable ${r.searchableMs ?? '-'} ms`);
+      runs.push(r);
+    }
+  } finally {
+    stored.close();
+    await srv.stop();
+    removeDir(dir);
+    await load.close();
+  }
+  return {
+    rate: o.fragRate, recordBytes: 3000, datagramsPerRecord: runs[0] ? runs[0].received / Math.max(1, runs[0].sent) : 4, runs,
+    lossPct: figure(runs.map((r) => r.lossPct)), searchableMs: figure(runs.map((r) => r.searchableMs ?? NaN)),
+    achieved: figure(runs.map((r) => r.achieved)), lossless: runs.every((r) => r.lossless),
+  };
+}
+
+interface LatencyRun { rate: number; samples: number; p50: number; p99: number; max: number; missed: number }
+
+async function partLatency(o: BenchOptions): Promise<{ rates: { rate: number; runs: LatencyRun[]; p50: Figure; p99: Figure }[]; sources: number }> {
+  const load = Child.fork('load.js');
+  const dir = tempDir();
+  const srv = await startServe({ db: join(dir, 'bench.db') });
+  const out: { rate: number; runs: LatencyRun[]; p50: Figure; p99: Figure }[] = [];
+  try {
+    for (const rate of [1000, 20_000]) {
+      const runs: LatencyRun[] = [];
+      for (let i = 0; i < o.runs; i++) {
+        const tag = newTag('l');
+        const ws = new WebSocket(`${srv.http.replace('http', 'ws')}/api/live`);
+        const lat: number[] = [];
+        let missed = 0;
+        let subscribed!: () => void;
+        const isSubscribed = new Promise<void>((r) => (subscribed = r));
+        ws.on('message', (data) => {
+          const now = performance.timeOrigin + performance.now();
+          const m = JSON.parse(data.toString());
+          if (m.type === 'subscribed') subscribed();
+          else if (m.type === 'missed') missed += m.count;
+          else if (m.type === 'messages') {
+            for (const row of m.rows) {
+              const at = / at=(\d+\.\d+)/.exec(row.text);
+              if (at && row.text.includes(`t${tag}`)) lat.push(now - Number(at[1]));
+            }
+          }
+        });
+        await new Promise<void>((res, rej) => { ws.once('open', () => res()); ws.once('error', rej); });
+        ws.send(JSON.stringify({ filters: {} }));
+        await Promise.race([isSubscribed, sleep(5000)]);
+        const count = Math.round(rate * o.durationSec);
+        const res = await loadRun(load, { type: 'prepare', host: '127.0.0.1', port: srv.udpPort, sources: o.sources, rate, count, maxMs: o.durationSec * 2000 + 2000, tag, recordBytes: 100, mode: 'plain', stamp: true } as LoadConfig & { type: string });
+        await pollUntil(async () => lat.length >= res.sent, 3000, 20);
+        ws.close();
+        lat.sort((a, b) => a - b);
+        const r: LatencyRun = { rate, samples: lat.length, p50: percentile(lat, 50), p99: percentile(lat, 99), max: lat[lat.length - 1] ?? NaN, missed: missed + (res.sent - lat.length) };
+        note(`latency ${rate}/s run ${i + 1}: p50 ${r.p50.toFixed(1)} ms, p99 ${r.p99.toFixed(1)} ms, max ${r.max.toFixed(1)} ms over ${r.samples} records (missed ${r.missed})`);
+        runs.push(r);
+      }
+      out.push({ rate, runs, p50: figure(runs.map((r) => r.p50)), p99: figure(runs.map((r) => r.p99)) });
+    }
+  } finally {
+    await srv.stop();
+    removeDir(dir);
+    await load.close();
+  }
+  return { rates: out, sources: o.sources };
+}
+
+interface QueryKind { name: string; what: string; url: (i: number) => string; stream?: boolean }
+
+async function partQuery(o: BenchOptions): Promise<{ rows: number; hosts: number; gen: unknown; dbBytes: number; queries: { name: string; what: string; p50: Figure; p95: Figure; results: number }[] }> {
+  const dir = tempDir();
+  const db = join(dir, 'big.db');
+  note(`query: generating ${o.dbRows} rows across 1000 hosts`);
+  const gen = generate({ out: db, rows: o.dbRows, hosts: 1000, boots: 3, days: 30, seed: 1, progress: (d, t) => { if (d % 1_000_000 === 0) note(`query: generated ${d}/${t}`); } });
+  note(`query: generated in ${gen.seconds.toFixed(1)} s (${Math.round(gen.rowsPerSec)} rows/s), ${(gen.dbBytes / 1e9).toFixed(2)} GB`);
+  const srv = await startServe({ db });
+  const day = 86_400_000;
+  const host = (i: number) => hostAddress((i * 37) % 1000);
+  const kinds: QueryKind[] = [
+    { name: 'fts_rare', what: 'full text, rare word (~0.01%): ?q=panic', url: () => '/api/messages?q=panic' },
+    { name: 'fts_uncommon', what: 'full text, uncommon word (~0.5%): ?q=segfault', url: () => '/api/messages?q=segfault' },
+    { name: 'fts_common', what: 'full text, common word (~15%): ?q=eth0', url: () => '/api/messages?q=eth0' },
+    { name: 'fts_host', what: 'full text + host: ?q=segfault&host=H', url: (i) => `/api/messages?q=segfault&host=${host(i)}` },
+    { name: 'host_last200', what: "a host's last 200 lines: ?host=H&limit=200", url: (i) => `/api/messages?host=${host(i)}&limit=200` },
+    { name: 'host_range', what: 'host + one-day time range: ?host=H&since&until', url: (i) => `/api/messages?host=${host(i)}&since=${gen.firstAt + (5 + (i % 20)) * day}&until=${gen.firstAt + (6 + (i % 20)) * day}` },
+    { name: 'boot_download', what: "one boot's download (text, whole boot)", url: (i) => `/api/hosts/${host(i)}/boots/${1 + (i % 3)}/log`, stream: true },
+  ];
+  const results: { name: string; what: string; p50: Figure; p95: Figure; results: number }[] = [];
+  try {
+    for (const k of kinds) {
+      const p50s: number[] = [];
+      const p95s: number[] = [];
+      let resultCount = 0;
+      for (let run = 0; run < o.runs; run++) {
+        const times: number[] = [];
+        for (let i = 0; i < o.queryReps; i++) {
+          const t0 = performance.now();
+          const r = await fetch(`${srv.http}${k.url(i + run * o.queryReps)}`, { signal: AbortSignal.timeout(60_000) });
+          const body = await r.text();
+          times.push(performance.now() - t0);
+          if (!r.ok) throw new Error(`${k.name}: HTTP ${r.status} ${body.slice(0, 200)}`);
+          resultCount = k.stream ? body.split('\n').length - 1 : (JSON.parse(body).messages as unknown[]).length;
+        }
+        times.sort((a, b) => a - b);
+        p50s.push(percentile(times, 50));
+        p95s.push(percentile(times, 95));
+      }
+      const f = { name: k.name, what: k.what, p50: figure(p50s), p95: figure(p95s), results: resultCount };
+      note(`query ${k.name}: p50 ${f.p50.median.toFixed(1)} ms, p95 ${f.p95.median.toFixed(1)} ms (${resultCount} results)`);
+      results.push(f);
+    }
+  } finally {
+    await srv.stop();
+    removeDir(dir);
+  }
+  return { rows: o.dbRows, hosts: 1000, gen, dbBytes: gen.dbBytes, queries: results };
+}
+
+/** Sends one record from each of n distinct sources (127.3.A.B : port), a few hundred sockets at a time. */
+async function sendFromSources(port: number, n: number, tag: string): Promise<number> {
+  let sent = 0;
+  const perAddr = 256;
+  const one = async (i: number): Promise<void> => {
+    const addr = `127.3.${Math.floor(i / perAddr) >> 8 & 255}.${(Math.floor(i / perAddr) & 255) + 1}`;
+    const s = dgram.createSocket('udp4');
+    s.on('error', () => {});
+    for (let attempt = 0; attempt < 5; attempt++) {
+      const p = 30000 + (i % perAddr) * 100 + attempt;
+      const ok = await new Promise<boolean>((res) => {
+        s.once('error', () => res(false));
+        s.bind(p, addr, () => res(true));
+      });
+      if (ok) break;
+    }
+    const rec = Buffer.from(`6,1,1000,-;bench t${tag} idle source ${i}\n`);
+    await new Promise<void>((res) => s.send(rec, port, '127.0.0.1', () => res()));
+    sent++;
+    await new Promise<void>((res) => s.close(() => res()));
+  };
+  const CONC = 256;
+  for (let i = 0; i < n; i += CONC) {
+    await Promise.all(Array.from({ length: Math.min(CONC, n - i) }, (_, k) => one(i + k)));
+    if ((i / CONC) % 16 === 15) await sleep(5); // let the collector keep up
+  }
+  return sent;
+}
+
+interface MemoryRun { sources: number; rssBefore: number; rssActive: number; rssIdle: number; perSourceActive: number; perSourceIdle: number; trackedSources: number }
+
+async function partMemory(o: BenchOptions): Promise<{ idleSec: number; results: { sources: number; runs: MemoryRun[]; rssActiveMb: Figure; rssIdleMb: Figure; perSourceIdleBytes: Figure; perSourceActiveBytes: Figure }[] }> {
+  const results = [];
+  for (const n of o.memorySources) {
+    const runs: MemoryRun[] = [];
+    for (let run = 0; run < o.runs; run++) {
+      const dir = tempDir();
+      const srv = await startServe({ db: join(dir, 'bench.db') });
+      try {
+        await sleep(1500);
+        const rssBefore = rssOf(srv.pid);
+        const sent = await sendFromSources(srv.udpPort, n, newTag('m'));
+        const stored = new StoredCounter(srv.db);
+        await pollUntil(async () => stored.read() >= sent, 60_000, 100);
+        stored.close();
+        const st = await getJson(`${srv.http}/api/stats`);
+        const rssActive = rssOf(srv.pid);
+        await sleep(o.idleSec * 1000);
+        const rssIdle = rssOf(srv.pid);
+        const r: MemoryRun = {
+          sources: n, rssBefore, rssActive, rssIdle, trackedSources: st.receiver.sources,
+          perSourceActive: (rssActive - rssBefore) / n, perSourceIdle: (rssIdle - rssBefore) / n,
+        };
+        note(`memory ${n} sources run ${run + 1}: RSS ${(rssBefore / 1e6).toFixed(1)} -> ${(rssActive / 1e6).toFixed(1)} MB active -> ${(rssIdle / 1e6).toFixed(1)} MB idle (${Math.round(r.perSourceIdle)} B/source idle, ${st.receiver.sources} tracked)`);
+        runs.push(r);
+      } finally {
+        await srv.stop();
+        removeDir(dir);
+      }
+    }
+    results.push({
+      sources: n, runs,
+      rssActiveMb: figure(runs.map((r) => r.rssActive / 1e6)), rssIdleMb: figure(runs.map((r) => r.rssIdle / 1e6)),
+      perSourceIdleBytes: figure(runs.map((r) => r.perSourceIdle)), perSourceActiveBytes: figure(runs.map((r) => r.perSourceActive)),
+    });
+  }
+  return { idleSec: o.idleSec, results };
+}
+
+async function partSender(o: BenchOptions): Promise<{ count: number; hosts: number; transports: { transport: string; runs: { records: number; datagrams: number; elapsedMs: number; recordsPerSec: number; received: number; error?: string }[]; recordsPerSec: Figure }[] }> {
+  const sink = Child.fork('sink.js');
+  const { port } = await sink.next<{ port: number }>('listening');
+  const transports = [];
+  try {
+    for (const transport of ['udp', 'raw']) {
+      const runs = [];
+      for (let i = 0; i < o.runs; i++) {
+        const c0 = (await sink.request<{ datagrams: number }>({ type: 'count' }, 'count')).datagrams;
+        const r = await runCli(['send', '--simulate', '256', '--count', String(o.senderCount), '--duration', '60', '--target', `127.0.0.1:${port}`, '--transport', transport, '--kernel', '6.1', '--seed', String(i + 1)], 90_000);
+        await sleep(200);
+        const c1 = (await sink.request<{ datagrams: number }>({ type: 'count' }, 'count')).datagrams;
+        const line = r.stdout.trim().split('\n').pop() ?? '';
+        let s: { records: number; datagrams: number; elapsedMs: number } | null = null;
+        try { s = JSON.parse(line); } catch { /* below */ }
+        if (r.code !== 0 || !s) {
+          note(`sender ${transport} run ${i + 1}: failed (${r.code}): ${r.stderr.trim().split('\n').pop()}`);
+          runs.push({ records: 0, datagrams: 0, elapsedMs: 0, recordsPerSec: NaN, received: c1 - c0, error: r.stderr.trim().split('\n').pop() ?? `exit ${r.code}` });
+          continue;
+        }
+        const run = { records: s.records, datagrams: s.datagrams, elapsedMs: s.elapsedMs, recordsPerSec: s.records / (s.elapsedMs / 1000), received: c1 - c0 };
+        note(`sender ${transport} run ${i + 1}: ${Math.round(run.recordsPerSec)} records/s (${s.records} records, ${s.datagrams} datagrams, ${run.received} received)`);
+        runs.push(run);
+      }
+      transports.push({ transport, runs, recordsPerSec: figure(runs.map((r) => r.recordsPerSec)) });
+    }
+  } finally {
+    await sink.close();
+  }
+  return { count: o.senderCount, hosts: 256, transports };
+}
+
+async function partProfile(o: BenchOptions): Promise<{ rate: number; seconds: number; profileDir: string; run: IngestRun; threads: ThreadProfile[] }> {
+  const dir = tempDir();
+  const profDir = join(o.out, `profile-${new Date().toISOString().replace(/[:.]/g, '-')}`);
+  mkdirSync(profDir, { recursive: true });
+  const srv = await startServe({ db: join(dir, 'bench.db'), nodeArgs: ['--cpu-prof', '--cpu-prof-dir', profDir] });
+  const load = Child.fork('load.js');
+  const stored = new StoredCounter(srv.db);
+  const rate = 100_000;
+  const seconds = o.quick ? 3 : 5;
+  let run: IngestRun;
+  try {
+    await sleep(500);
+    run = await ingestRun(srv, stored, load, { rate, count: rate * seconds, sources: o.sources, recordBytes: 100, mode: 'plain', maxMs: seconds * 2000 + 2000 });
+    note(`profile: ${run.stored}/${run.sent} stored at ${run.achieved}/s`);
+  } finally {
+    stored.close();
+    await load.close();
+    await srv.stop('SIGTERM', 60_000);
+    removeDir(dir);
+  }
+  const threads = summarizeDir(profDir);
+  for (const t of threads) note(`profile ${t.file}: busy ${(t.busyShare * 100).toFixed(0)}% of ${(t.totalMs / 1000).toFixed(1)} s; top: ${t.byArea.slice(0, 5).map((a) => `${a.area} ${(a.share * 100).toFixed(0)}%`).join(', ')}`);
+  return { rate, seconds, profileDir: profDir, run: run!, threads };
+}
+
+// ---------------------------------------------------------------------------------------------
+
+export function machine(): Record<string, unknown> {
+  return {
+    cpus: cpus().length, cpuModel: cpus()[0]?.model ?? '?', memoryGb: +(totalmem() / 2 ** 30).toFixed(1), node: process.version,
+    kernel: osRelease(), rmemMax: Number(readFileSync('/proc/sys/net/core/rmem_max', 'utf8').trim()),
+  };
+}
+
+export async function runBench(o: BenchOptions, argv: string[]): Promise<Record<string, any>> {
+  mkdirSync(o.out, { recursive: true });
+  const started = new Date().toISOString();
+  const command = `npm run bench -- ${argv.join(' ')}`.trim();
+  const sections: Record<string, any> = {};
+  const runners: Record<Part, (o: BenchOptions) => Promise<unknown>> = {
+    ingest: partIngest, frag: partFrag, latency: partLatency, query: partQuery, memory: partMemory, sender: partSender, profile: partProfile,
+  };
+  for (const part of o.only) {
+    note(`--- ${part}`);
+    const t0 = Date.now();
+    try {
+      sections[part] = { at: new Date().toISOString(), command, quick: o.quick, runs: o.runs, result: await runners[part](o), seconds: (Date.now() - t0) / 1000 };
+    } catch (err) {
+      note(`${part} failed: ${(err as Error).stack ?? err}`);
+      sections[part] = { at: new Date().toISOString(), command, error: String((err as Error).message ?? err) };
+    }
+  }
+  const result = { started, finished: new Date().toISOString(), command, machine: machine(), options: o, sections };
+  writeFileSync(join(o.out, `results-${started.replace(/[:.]/g, '-')}.json`), JSON.stringify(result, null, 2));
+  // latest.json: every part's newest result, so `--only` reruns keep the others.
+  const latestPath = join(o.out, 'latest.json');
+  let latest: Record<string, any> = { sections: {} };
+  if (existsSync(latestPath)) try { latest = JSON.parse(readFileSync(latestPath, 'utf8')); } catch { /* start over */ }
+  latest.machine = result.machine;
+  latest.sections = { ...(latest.sections ?? {}), ...sections };
+  writeFileSync(latestPath, JSON.stringify(latest, null, 2));
+  if (!o.noReport) {
+    const md = join(ROOT, 'bench', 'RESULTS.md');
+    const generated = renderMarkdown(latest);
+    const START = '<!-- generated:start -->';
+    const END = '<!-- generated:end -->';
+    let text = existsSync(md) ? readFileSync(md, 'utf8') : `# Benchmark results\n\n${START}\n${END}\n`;
+    if (!text.includes(START)) text += `\n${START}\n${END}\n`;
+    text = text.slice(0, text.indexOf(START) + START.length) + '\n' + generated + '\n' + text.slice(text.indexOf(END));
+    writeFileSync(md, text);
+    note(`wrote ${md}`);
+  }
+  note(`wrote ${latestPath}`);
+  return result;
+}
+
+if (process.argv[1] && fileURLToPath(import.meta.url) === resolve(process.argv[1])) {
+  const argv = process.argv.slice(2);
+  runBench(parseArgs(argv), argv).then(() => process.exit(0), (err) => { console.error(err); process.exit(1); });
+}
