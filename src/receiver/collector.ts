@@ -40,14 +40,14 @@ export interface CollectorOptions {
   allow?: string[];
   /** Per-source datagram and byte rate limits (0 = unlimited). */
   limits?: SourceLimits;
-  /** Receives every stored row after its batch commits (the incident detector hangs here). */
-  onStored?: (rows: StoredMessage[]) => void;
 }
 
 export class Collector {
   readonly rx = new NetconsoleReceiver();
   readonly live = new LiveHub();
   readonly sourceCounters = new Map<string, SourceCounters>();
+  /** Receives every stored row after its batch commits (the incident detector hangs here). */
+  onStored: ((rows: StoredMessage[]) => void) | null = null;
   private listeners: UdpListener[] = [];
   private pollTimer: NodeJS.Timeout | null = null;
   private countersTimer: NodeJS.Timeout | null = null;
@@ -77,7 +77,7 @@ export class Collector {
     };
     writer.on('stored', (rows) => {
       this.live.publish(rows);
-      opts.onStored?.(rows);
+      this.onStored?.(rows);
     });
     writer.on('write-error', (message) => log.error({ message }, 'storage write failed'));
   }
