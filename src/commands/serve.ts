@@ -6,6 +6,8 @@ import pino from 'pino';
 import { UsageError } from '../errors.js';
 import { parseAllowList } from '../receiver/admission.js';
 import { Collector } from '../receiver/collector.js';
+import { IncidentWatch } from '../receiver/incident-watch.js';
+import { parseWebhookUrl } from '../receiver/webhook.js';
 import { parseEndpoint, formatEndpoint, type Endpoint } from '../receiver/endpoint.js';
 import { startWebServer } from '../web/server.js';
 
@@ -22,10 +24,14 @@ export interface ServeSettings {
   allow: string[];
   limitDatagrams: number;
   limitBytes: number;
+  /** Token the HTTP API, live stream and /metrics require (from --auth-token or --auth-token-file). */
+  authToken?: string;
+  /** URL that gets a JSON POST for each new crash incident. */
+  webhook?: string;
 }
 
 /** Config-file keys (JSON object) and the flag each one mirrors. */
-const CONFIG_KEYS = ['udp', 'http', 'db', 'capture', 'retainDays', 'maxDbMb', 'logLevel', 'hostNames', 'reverseDns', 'allow', 'limitDatagrams', 'limitBytes'] as const;
+const CONFIG_KEYS = ['udp', 'http', 'db', 'capture', 'retainDays', 'maxDbMb', 'logLevel', 'hostNames', 'reverseDns', 'allow', 'limitDatagrams', 'limitBytes', 'authToken', 'authTokenFile', 'webhook'] as const;
 type ConfigKey = (typeof CONFIG_KEYS)[number];
 
 export const DEFAULTS = {
@@ -65,6 +71,15 @@ function positiveNumber(v: unknown, what: string): number | undefined {
   return n;
 }
 
+function webhookUrl(v: unknown): string | undefined {
+  if (v === undefined || v === '') return undefined;
+  try {
+    return parseWebhookUrl(String(v)).toString();
+  } catch (err) {
+    throw new UsageError(`--webhook: ${(err as Error).message}`);
+  }
+}
+
 function stringList(v: unknown): string[] {
   if (typeof v === 'string') return v.split(',').map((x) => x.trim()).filter(Boolean);
   if (Array.isArray(v)) return v.map(String);
@@ -85,6 +100,38 @@ function hostNameMap(flags: unknown, file: unknown): Map<string, string> {
     m.set(item.slice(0, eq), item.slice(eq + 1));
   }
   return m;
+}
+
+/**
+ * The HTTP token: given directly or read from a file (first line, surrounding whitespace trimmed).
+ * The two are one setting: the highest level giving either (flag, env, config file) wins; giving
+ * both at one level is an error.
+ */
+function authToken(cmd: Command, file: Partial<Record<ConfigKey, unknown>>): string | undefined {
+  const o = cmd.opts();
+  const at = (source: string) => (k: string) => (cmd.getOptionValueSource(k) === source ? o[k] : undefined);
+  const levels: [string, (k: string) => unknown][] = [['flags', at('cli')], ['environment', at('env')], ['config file', (k) => file[k as ConfigKey]]];
+  const found = levels.find(([, get]) => get('authToken') !== undefined || get('authTokenFile') !== undefined);
+  if (!found) return undefined;
+  const [where, get] = found;
+  const token = get('authToken');
+  const tokenFile = get('authTokenFile');
+  if (token !== undefined && tokenFile !== undefined) throw new UsageError(`${where}: give either an auth token or an auth token file, not both`);
+  if (tokenFile !== undefined) {
+    let text: string;
+    try {
+      text = readFileSync(String(tokenFile), 'utf8');
+    } catch (err) {
+      throw new UsageError(`cannot read --auth-token-file ${tokenFile}: ${(err as NodeJS.ErrnoException).code ?? err}`);
+    }
+    const t = text.split(/\r?\n/)[0]!.trim();
+    if (t === '') throw new UsageError(`--auth-token-file ${tokenFile} is empty`);
+    return t;
+  }
+  if (token === undefined) return undefined;
+  const t = String(token).trim();
+  if (t === '') throw new UsageError('--auth-token is empty');
+  return t;
 }
 
 /** Merges flags/env (from commander, which knows each value's source) over the config file and defaults. */
@@ -113,6 +160,8 @@ export function resolveSettings(cmd: Command): ServeSettings {
     allow,
     limitDatagrams: positiveNumber(pick('limitDatagrams'), '--limit-datagrams') ?? 0,
     limitBytes: positiveNumber(pick('limitBytes'), '--limit-bytes') ?? 0,
+    authToken: authToken(cmd, file),
+    webhook: webhookUrl(pick('webhook')),
   };
 }
 
@@ -132,6 +181,9 @@ export function registerServe(program: Command): void {
     .addOption(new Option('--allow <cidr...>', 'accept UDP only from these networks (repeatable, e.g. 10.0.0.0/8, fd00::/8); others are counted as refused').env('NCH_ALLOW'))
     .addOption(new Option('--limit-datagrams <n>', 'per-source limit, datagrams per second (default unlimited)').env('NCH_LIMIT_DATAGRAMS'))
     .addOption(new Option('--limit-bytes <n>', 'per-source limit, bytes per second (default unlimited)').env('NCH_LIMIT_BYTES'))
+    .addOption(new Option('--auth-token <token>', 'require this token on the API, live stream and /metrics (Authorization: Bearer, or the dashboard login); prefer the env or a file: flags show in ps').env('NCH_AUTH_TOKEN'))
+    .addOption(new Option('--auth-token-file <file>', 'read the token from this file (first line)').env('NCH_AUTH_TOKEN_FILE'))
+    .addOption(new Option('--webhook <url>', 'POST a JSON body to this URL for each new crash incident (retried with backoff)').env('NCH_WEBHOOK'))
     .addOption(new Option('--config <file>', 'JSON config file with keys ' + CONFIG_KEYS.join(', ') + ' (flags and env override it)').env('NCH_CONFIG'))
     .addHelpText('after', '\nPrecedence: flags > environment (NCH_*) > config file > defaults.')
     .action(async (_opts: unknown, cmd: Command) => {
@@ -149,10 +201,15 @@ export async function runServe(s: ServeSettings): Promise<void> {
     hostNames: s.hostNames, reverseDns: s.reverseDns, allow: s.allow,
     limits: { datagramsPerSec: s.limitDatagrams, bytesPerSec: s.limitBytes },
   });
+  const incidents = new IncidentWatch({
+    dbPath: s.db, live: collector.live, logger, webhook: s.webhook,
+    dashboardUrl: `http://${formatEndpoint(s.http)}`,
+  });
+  collector.onStored = (rows) => incidents.onStored(rows);
   let web;
   try {
     web = await startWebServer({
-      host: s.http.host, port: s.http.port, dbPath: s.db, live: collector.live, logger,
+      host: s.http.host, port: s.http.port, dbPath: s.db, live: collector.live, logger, authToken: s.authToken,
       stats: () => collector.stats(),
       health: () => {
         const problems: string[] = [];
@@ -164,6 +221,7 @@ export async function runServe(s: ServeSettings): Promise<void> {
     });
   } catch (err) {
     await collector.stop();
+    await incidents.close();
     const e = err as NodeJS.ErrnoException;
     if (e.code === 'EADDRINUSE') throw new UsageError(`HTTP ${formatEndpoint(s.http)} is already in use: pick another with --http HOST:PORT`);
     throw err;
@@ -183,6 +241,7 @@ export async function runServe(s: ServeSettings): Promise<void> {
   });
   await web.close();
   await collector.stop();
+  await incidents.close();
   logger.info(collector.stats(), 'stopped');
   logger.flush?.();
 }
