@@ -283,7 +283,9 @@ export class StorageWriter extends EventEmitter implements Sink {
 }
 
 function workerBackend(options: WriteServiceOptions, onMessage: (msg: FromWriter) => void, onFailure: (err: Error) => void): Backend {
-  const worker = new Worker(new URL('./write-worker.js', import.meta.url), { workerData: options });
+  // Node flags pass on to the worker, except those that only make sense for a main script (-e input).
+  const execArgv = process.execArgv.filter((a) => !a.startsWith('--input-type'));
+  const worker = new Worker(new URL('./write-worker.js', import.meta.url), { workerData: options, execArgv });
   let closedCleanly = false;
   const stopped = new Promise<void>((resolve) => {
     worker.on('exit', (code) => {
