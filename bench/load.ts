@@ -86,6 +86,8 @@ let config: LoadConfig | null = null;
 let prepared: Buffer[][] = [];
 let sockets: dgram.Socket[] = [];
 let errors = 0;
+/** Runs prepared by this process: each binds its sockets on its own loopback address. */
+let runIndex = 0;
 
 async function prepare(c: LoadConfig): Promise<{ datagrams: number; bytes: number; prepareMs: number }> {
   const t0 = performance.now();
@@ -93,10 +95,14 @@ async function prepare(c: LoadConfig): Promise<{ datagrams: number; bytes: numbe
   sockets = [];
   errors = 0;
   config = c;
+  // A fresh address per run: a reused ephemeral port would make the collector see an old source
+  // start over at seq 1 (duplicates, dropped as such) instead of a new one.
+  const bindAddr = `127.10.${(runIndex >> 8) & 255}.${(runIndex & 255) + 1}`;
+  runIndex++;
   await Promise.all(Array.from({ length: c.sources }, async () => {
     const s = dgram.createSocket('udp4');
     s.on('error', () => errors++);
-    await new Promise<void>((res, rej) => { s.once('error', rej); s.bind(0, '127.0.0.1', () => { s.off('error', rej); res(); }); });
+    await new Promise<void>((res, rej) => { s.once('error', rej); s.bind(0, bindAddr, () => { s.off('error', rej); res(); }); });
     await new Promise<void>((res, rej) => { s.once('error', rej); s.connect(c.port, c.host, () => { s.off('error', rej); res(); }); });
     sockets.push(s);
   }));
