@@ -72,7 +72,8 @@ test('a failing migration is rolled back and reported in one line', () => {
   assertOneLineStoreError(() => openDatabase(path, { migrationsDir: migrations }), /migration 900_bad\.sql failed/);
   const db = new Database(path);
   assert.deepEqual(db.prepare("SELECT name FROM sqlite_schema WHERE name = 'half_done'").all(), [], 'transaction rolled back');
-  assert.equal((db.prepare('SELECT max(version) AS v FROM schema_migrations').get() as { v: number }).v, 1);
+  const shipped = Math.max(...listMigrations().map((m) => m.version));
+  assert.equal((db.prepare('SELECT max(version) AS v FROM schema_migrations').get() as { v: number }).v, shipped, 'the shipped ones stay applied');
   db.close();
   rmSync(dir, { recursive: true, force: true });
 });
