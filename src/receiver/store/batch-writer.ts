@@ -117,8 +117,9 @@ export class BatchWriter {
     this.hostsById.clear();
     this.sources.clear();
     this.boots.clear();
-    this.sourceCounters.clear();
-    this.hubCounters.clear();
+    // Counter totals stay: they hold bases from committed rows plus the latest snapshots (totals
+    // themselves), so the next snapshot still yields the right lifetime totals; reloading the base
+    // from the database would count the last committed snapshot twice.
   }
 
   private writeItems(items: StoreItem[]): BatchResult {
