@@ -132,6 +132,25 @@ test('UDP checksum 0: "none" (acceptable) on IPv4, invalid on IPv6', () => {
   assert.equal(p6.checksumOk, false);
 });
 
+test('a checksum field holding only the pseudo-header sum (offload not done yet) is "partial"', () => {
+  // What Linux stores for CHECKSUM_PARTIAL (~csum_tcpudp_magic): the folded pseudo-header sum.
+  // Captured by tcpdump -i any (SLL2) on the sending host: 127.0.0.1:56657 -> 127.0.0.1:17999, "hello any".
+  const sll2Frame = Buffer.from(
+    '0800000000000001030400060000000000000000' + '45000025f3814000401149447f0000017f000001' + 'dd51464f0011fe2468656c6c6f20616e79',
+    'hex',
+  );
+  const p = asUdp(parseFrame(sll2Frame, LinkType.LINUX_SLL2));
+  assert.equal(Buffer.from(p.payload).toString(), 'hello any');
+  assert.equal(p.udpChecksum, 'partial');
+  assert.equal(p.checksumOk, true);
+  const v6 = Buffer.from(buildIpv6Udp({ src: '::1', dst: '::1', srcPort: 1, dstPort: 2, payload: Buffer.from('x') }));
+  // ::1 twice + 17 + length 9 → 1 + 1 + 0x11 + 9 = 0x1c.
+  v6.writeUInt16BE(0x001c, 46);
+  assert.equal(asUdp(parseIpPacket(v6)).udpChecksum, 'partial');
+  v6.writeUInt16BE(0x001d, 46);
+  assert.equal(asUdp(parseIpPacket(v6)).udpChecksum, 'bad');
+});
+
 test('a bad IPv4 header checksum is reported, the UDP part still parsed', () => {
   const pkt = Buffer.from(buildIpv4Udp({ src: '10.0.0.1', dst: '10.0.0.2', srcPort: 1, dstPort: 2, ipId: 1, payload: Buffer.from('hi') }));
   pkt[10]! ^= 1;

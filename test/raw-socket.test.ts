@@ -83,10 +83,17 @@ for (const family of [4, 6] as const) {
       await sender.send(wrong);
       await sender.send(elsewhere);
       assert.equal(await sender.send(right, dst), right.length);
-      await waitFor(() => seen.length >= 2 && dgramGot.length >= 1, 'the raw receiver and the dgram socket');
+      // A normal local datagram: on loopback its checksum is left to "offload" (CHECKSUM_PARTIAL).
+      const local = dgram.createSocket(family === 4 ? 'udp4' : 'udp6');
+      await new Promise((resolve) => local.send('6,4,400,-;from a dgram socket\n', port, dst, resolve));
+      local.close();
+      await waitFor(() => seen.length >= 3 && dgramGot.length >= 2, 'the raw receiver and the dgram socket');
 
-      assert.equal(seen.length, 2, 'the packet to another port is filtered out');
-      const [bad, good] = seen as [UdpPacket, UdpPacket];
+      assert.equal(seen.length, 3, 'the packet to another port is filtered out');
+      const [bad, good, fromDgram] = seen as [UdpPacket, UdpPacket, UdpPacket];
+      assert.equal(Buffer.from(fromDgram.payload).toString(), '6,4,400,-;from a dgram socket\n');
+      assert.equal(fromDgram.udpChecksum, 'partial');
+      assert.equal(fromDgram.checksumOk, true);
       assert.equal(Buffer.from(bad.payload).toString(), '6,1,100,-;wrong checksum\n');
       assert.equal(bad.udpChecksum, 'bad');
       assert.equal(bad.checksumOk, false);
@@ -100,7 +107,7 @@ for (const family of [4, 6] as const) {
         assert.equal(good.ttl, 64);
       }
       // The kernel dropped the bad datagram before the normal socket; the good one got through.
-      assert.deepEqual(dgramGot.map(String), ['6,3,300,-;right checksum\n']);
+      assert.deepEqual(dgramGot.map(String), ['6,3,300,-;right checksum\n', '6,4,400,-;from a dgram socket\n']);
       await waitFor(() => other.got.length >= 1, 'the datagram to the other port');
     } finally {
       receiver?.close();

@@ -96,7 +96,7 @@ class Ipv6DestinationGuesser {
 
   parse(segment: Uint8Array, source: string): ReturnType<typeof parseUdpSegment> {
     const first = this.tryAll(segment, source);
-    if (first.kind === 'udp' && first.udpChecksum !== 'ok' && !this.fixed && Date.now() - this.refreshedAt > ADDRESS_REFRESH_MS) {
+    if (first.kind === 'udp' && first.udpChecksum === 'bad' && !this.fixed && Date.now() - this.refreshedAt > ADDRESS_REFRESH_MS) {
       // Maybe an address was added since: re-read them, at most every few seconds.
       this.refreshedAt = Date.now();
       this.candidates = this.load();
@@ -109,7 +109,7 @@ class Ipv6DestinationGuesser {
     let result: ReturnType<typeof parseUdpSegment> | null = null;
     for (const dst of this.candidates) {
       result = parseUdpSegment(segment, source, dst);
-      if (result.kind !== 'udp' || result.udpChecksum === 'ok') return result;
+      if (result.kind !== 'udp' || result.udpChecksum !== 'bad') return result;
     }
     return result ?? parseUdpSegment(segment, source, new Uint8Array(16));
   }

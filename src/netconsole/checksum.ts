@@ -58,18 +58,24 @@ export function udpChecksum(segment: Uint8Array, srcAddr: Uint8Array, dstAddr: U
   return sum === 0 ? 0xffff : sum;
 }
 
-/** `none`: an IPv4 checksum field of 0 (sender computed none, legal). */
-export type UdpChecksumStatus = 'ok' | 'none' | 'bad';
-
 /**
- * Verifies the checksum stored in `segment` (exactly the UDP length's bytes). A stored 0 is "none"
- * (acceptable) on IPv4 and invalid on IPv6 (RFC 8200 §8.1).
+ * - `ok`: verifies.
+ * - `none`: an IPv4 checksum field of 0 (the sender computed none; legal).
+ * - `partial`: the field holds only the pseudo-header sum, i.e. checksum offload had not filled it
+ *   in yet: a packet seen on the host that sent it (loopback, or tcpdump on the sender). Linux
+ *   delivers such local packets as valid; netpoll never produces them (it checksums in software).
+ * - `bad`: anything else (and 0 on IPv6, RFC 8200 §8.1).
  */
+export type UdpChecksumStatus = 'ok' | 'none' | 'partial' | 'bad';
+
+/** Verifies the checksum stored in `segment` (exactly the UDP length's bytes). */
 export function verifyUdpChecksum(segment: Uint8Array, srcAddr: Uint8Array, dstAddr: Uint8Array): UdpChecksumStatus {
   if (segment.length < 8) return 'bad';
   const stored = (segment[6]! << 8) | segment[7]!;
   const ipv6 = srcAddr.length === 16;
   if (stored === 0) return ipv6 ? 'bad' : 'none';
-  const acc = pseudoHeaderSum(srcAddr, dstAddr, segment.length) + sumWords(segment);
-  return foldSum(acc) === 0xffff ? 'ok' : 'bad';
+  const pseudo = pseudoHeaderSum(srcAddr, dstAddr, segment.length);
+  if (foldSum(pseudo + sumWords(segment)) === 0xffff) return 'ok';
+  // CHECKSUM_PARTIAL: the kernel stores ~csum_tcpudp_magic(...) = the folded pseudo-header sum.
+  return stored === foldSum(pseudo) ? 'partial' : 'bad';
 }

@@ -234,7 +234,7 @@ export interface UdpPacket {
   /** IPv4 header checksum: 'ok' | 'bad'; null for IPv6 (it has none). */
   ipChecksum: 'ok' | 'bad' | null;
   udpChecksum: UdpChecksumStatus;
-  /** Both checksums acceptable (IPv4 UDP checksum 0 counts as acceptable). */
+  /** Both checksums acceptable: UDP `ok`, `none` (IPv4 only) or `partial` (locally sent, see checksum.ts). */
   checksumOk: boolean;
   /** IPv4 identification, null for IPv6. */
   ipId: number | null;
