@@ -194,11 +194,10 @@ export function registerServe(program: Command): void {
 
 export async function runServe(s: ServeSettings): Promise<void> {
   const logger = pino({ level: s.logLevel, base: undefined });
-  if (s.capture === 'raw') throw new UsageError('--capture raw: not available in this build yet; use --capture udp');
   const udp = await withIpv6Fallback(s.udp, logger);
   const collector = await Collector.start({
     dbPath: s.db, udp, logger, retention: { retainDays: s.retainDays, maxDbMb: s.maxDbMb },
-    hostNames: s.hostNames, reverseDns: s.reverseDns, allow: s.allow,
+    hostNames: s.hostNames, reverseDns: s.reverseDns, allow: s.allow, capture: s.capture,
     limits: { datagramsPerSec: s.limitDatagrams, bytesPerSec: s.limitBytes },
   });
   const incidents = new IncidentWatch({

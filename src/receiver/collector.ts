@@ -4,6 +4,8 @@
 //   … the worker commits a batch → writer 'stored' rows → live.publish (WebSocket clients)
 // The core never sees a clock: `now` is read here, once per datagram, and by the poll timer.
 import { promises as dns } from 'node:dns';
+import { isIPv6 } from 'node:net';
+import { openRawUdpReceiver, type RawUdpReceiver } from '../net/raw-socket.js';
 import type { Logger } from 'pino';
 import { NetconsoleReceiver } from '../netconsole/pipeline.js';
 import type { LogRecord, SeqEvent, Sink } from '../netconsole/types.js';
@@ -36,6 +38,8 @@ export interface CollectorOptions {
   hostNames?: Map<string, string>;
   /** Look up unnamed hosts by reverse DNS (once per host, cached, off the datagram path). */
   reverseDns?: boolean;
+  /** `udp`: plain sockets (the kernel verified checksums). `raw`: a raw socket sees every packet with its headers and verifies the IPv4 header and UDP checksums itself. */
+  capture?: 'udp' | 'raw';
   /** Only these sources may send (CIDR list); everything else is counted as refused. */
   allow?: string[];
   /** Per-source datagram and byte rate limits (0 = unlimited). */
@@ -49,6 +53,8 @@ export class Collector {
   /** Receives every stored row after its batch commits (the incident detector hangs here). */
   onStored: ((rows: StoredMessage[]) => void) | null = null;
   private listeners: UdpListener[] = [];
+  private rawReceivers: RawUdpReceiver[] = [];
+  private badPacketsLogged = 0;
   private pollTimer: NodeJS.Timeout | null = null;
   private countersTimer: NodeJS.Timeout | null = null;
   private records = 0;
@@ -85,9 +91,14 @@ export class Collector {
   static async start(opts: CollectorOptions): Promise<Collector> {
     const writer = await StorageWriter.open({ dbPath: opts.dbPath, retention: opts.retention });
     const c = new Collector(writer, opts);
+    const raw = opts.capture === 'raw';
     try {
+      if (raw) c.openRaw();
       for (const ep of opts.udp) {
-        const l = await listenUdp(ep, (msg, addr, port) => c.onDatagram(msg, addr, port), (err) => opts.logger.error({ err: err.message }, 'UDP socket error'));
+        // In raw mode the plain socket still holds the port (so senders get no ICMP port
+        // unreachable) but its copies are ignored: the raw socket is the one that is read.
+        const onData = raw ? () => {} : (msg: Buffer, addr: string, port: number) => c.onDatagram(msg, addr, port);
+        const l = await listenUdp(ep, onData, (err) => opts.logger.error({ err: err.message }, 'UDP socket error'));
         c.listeners.push(l);
         opts.logger.info({ udp: formatEndpoint(l.endpoint), receive_buffer: l.receiveBuffer }, `listening on UDP ${formatEndpoint(l.endpoint)} (receive buffer granted: ${l.receiveBuffer} bytes)`);
       }
@@ -98,6 +109,32 @@ export class Collector {
     c.pollTimer = setInterval(() => c.rx.poll(Date.now(), c.sink), POLL_MS);
     c.countersTimer = setInterval(() => c.saveCounters(), COUNTERS_MS);
     return c;
+  }
+
+  /** One raw receiver per address family in use, filtered to the listening ports and addresses. */
+  private openRaw(): void {
+    const log = this.opts.logger;
+    for (const family of [4, 6] as const) {
+      const eps = this.opts.udp.filter((e) => (family === 6) === isIPv6(e.host));
+      if (eps.length === 0) continue;
+      const anyAddr = eps.some((e) => e.host === '0.0.0.0' || e.host === '::');
+      const hosts = new Set(eps.map((e) => e.host));
+      const r = openRawUdpReceiver({
+        family,
+        ports: eps.map((e) => e.port),
+        onPacket: (p) => {
+          // (An IPv6 segment with a bad checksum has no trustworthy destination: the raw socket
+          // does not hand over the IPv6 header, so it is counted whatever address it was for.)
+          if (p.checksumOk && !anyAddr && !hosts.has(p.dst)) return;
+          if (!p.checksumOk) this.countBadPacket(p.src, p.srcPort, 'checksum_error');
+          else this.onDatagram(p.payload, p.src, p.srcPort);
+        },
+        onMalformed: (_reason, source) => this.countBadPacket(source, 0, 'malformed'),
+        onError: (err) => log.error({ err: err.message }, 'raw socket failed'),
+      });
+      this.rawReceivers.push(r);
+      log.info({ family, receive_buffer: r.receiveBufferBytes }, `raw capture on IPv${family} (checksums verified here)`);
+    }
   }
 
   get udpEndpoints(): Endpoint[] { return this.listeners.map((l) => l.endpoint); }
@@ -175,6 +212,11 @@ export class Collector {
 
   private saveCounters(): void {
     const at = Date.now();
+    // Bad packets are logged as a summary, never one line per packet.
+    if (this.badPackets > this.badPacketsLogged) {
+      this.opts.logger.warn({ bad_packets: this.badPackets - this.badPacketsLogged, checksum_errors_total: this.checksumErrors }, 'bad packets dropped (checksum or malformed)');
+      this.badPacketsLogged = this.badPackets;
+    }
     for (const [source, sc] of this.sourceCounters) {
       const { datagrams, bytes, badPackets, checksumErrors, dropped } = sc;
       this.writer.enqueue({ kind: 'counters', source, at, counters: { datagrams, bytes, badPackets, checksumErrors, dropped } });
@@ -189,6 +231,7 @@ export class Collector {
     this.stopping = true;
     if (this.pollTimer) clearInterval(this.pollTimer);
     if (this.countersTimer) clearInterval(this.countersTimer);
+    for (const r of this.rawReceivers) r.close();
     await Promise.all(this.listeners.map((l) => l.close()));
     this.rx.flushAll(Date.now(), this.sink);
     this.saveCounters();
