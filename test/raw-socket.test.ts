@@ -60,8 +60,8 @@ for (const family of [4, 6] as const) {
   test(`IPv${family}: raw receiver flags the wrong checksum, dgram never sees it`, async (t) => {
     if (skipUnlessRaw(t)) return;
     const dst = family === 4 ? '127.0.0.1' : '::1';
-    // IPv4 also spoofs the source (any 127/8 address works on loopback).
-    const src = family === 4 ? '127.0.0.5' : '::1';
+    // Spoofed sources: loopback accepts any source address.
+    const src = family === 4 ? '127.0.0.5' : 'fc00::5';
     const { sock: udp, port, got: dgramGot } = await boundDgram(family);
     const other = await boundDgram(family);
     const seen: UdpPacket[] = [];

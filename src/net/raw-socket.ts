@@ -11,6 +11,10 @@
 // - Sending IPv4: the kernel always rewrites the total length and header checksum, and replaces an
 //   IP id of 0 by its own (so at the 16-bit counter's wrap the id differs from netpoll's).
 // - Sending goes through the routing table: L2 is the kernel's (no broadcast MAC as netpoll uses).
+// - Datagrams sent by a normal socket on this host (loopback) carry only the pseudo-header sum
+//   (checksum offload never ran): udpChecksum 'partial', accepted as checksumOk.
+// - raw-socket reads one packet per event-loop turn and calls back outside node's callback scope
+//   (see drainMicrotasksSoon); its queued send() can hang, so sending calls sendto() directly.
 import { parseIpAddress, parseIpPacket, parseUdpSegment, formatIpAddress, type UdpPacket } from '../netconsole/packet.js';
 import { createNativeRawSocket, IPPROTO_RAW, IPPROTO_UDP, SO_RCVBUF, SO_RCVBUFFORCE, SOL_SOCKET, type NativeRawSocket } from './raw-binding.js';
 import { describeRawSocketError, RawSocketError } from './raw-errors.js';
