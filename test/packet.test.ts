@@ -2,6 +2,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { SocketAddress } from 'node:net';
 import fc from 'fast-check';
 import {
@@ -18,9 +19,10 @@ import {
   type PacketParse,
   type UdpPacket,
 } from '../src/netconsole/packet.js';
+import { SHARED } from './helpers/fixtures.js';
 import { internetChecksum, ipv4HeaderChecksum, udpChecksum, verifyUdpChecksum } from '../src/netconsole/checksum.js';
 
-const VECTORS = '/work/shared/spec/netconsole-test-vectors.json';
+const VECTORS = join(SHARED, 'spec/netconsole-test-vectors.json');
 
 interface FrameVector {
   name: string;

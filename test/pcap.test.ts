@@ -3,10 +3,10 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import fc from 'fast-check';
+import { FIXTURES } from './helpers/fixtures.js';
 import { PcapFormatError, readCapture, readCaptureAll, writePcap, writePcapng, type PcapPacket } from '../src/netconsole/pcap.js';
 import { buildEthernetFrame, buildIpv4Udp, buildIpv6Udp, LinkType, parseFrame, type UdpPacket } from '../src/netconsole/packet.js';
 
-const FIXTURES = '/work/shared/fixtures/kernel-6.1';
 
 function jsonlPayloads(file: string): Buffer[] {
   return readFileSync(`${FIXTURES}/${file}`, 'utf8')
