@@ -50,7 +50,7 @@ export function summarizeProfile(file: string, topN = 15): ThreadProfile {
   for (let i = 0; i < p.samples.length; i++) self.set(p.samples[i]!, (self.get(p.samples[i]!) ?? 0) + (p.timeDeltas[i] ?? 0));
   const totalUs = p.endTime - p.startTime;
   const areas = new Map<string, number>();
-  const fns = new Map<string, { where: string; us: number }>();
+  const fns = new Map<string, { fn: string; where: string; us: number }>();
   let idle = 0;
   for (const [id, us] of self) {
     const n = byId.get(id)!;
@@ -58,8 +58,9 @@ export function summarizeProfile(file: string, topN = 15): ThreadProfile {
     const area = areaOf(functionName, url);
     if (area === 'idle') idle += us;
     areas.set(area, (areas.get(area) ?? 0) + us);
-    const key = `${functionName || '(anonymous)'} ${url}:${lineNumber + 1}`;
-    const e = fns.get(key) ?? { where: area, us: 0 };
+    const fn = (functionName || '(anonymous)').slice(0, 60);
+    const key = `${fn} ${url}:${lineNumber + 1}`;
+    const e = fns.get(key) ?? { fn, where: `${url.replace(/^.*\/(dist|node_modules)\//, '$1/')}:${lineNumber + 1}`.replace(/^:0$/, 'native'), us: 0 };
     e.us += us;
     fns.set(key, e);
   }
@@ -70,8 +71,8 @@ export function summarizeProfile(file: string, topN = 15): ThreadProfile {
     busyShare: busyUs / totalUs,
     byArea: [...areas].filter(([a]) => a !== 'idle').sort((a, b) => b[1] - a[1]).slice(0, 20)
       .map(([area, us]) => ({ area, ms: us / 1000, share: us / busyUs })),
-    top: [...fns].filter(([k]) => !k.startsWith('(idle)')).sort((a, b) => b[1].us - a[1].us).slice(0, topN)
-      .map(([k, e]) => ({ fn: k.split(' ')[0]!, where: k.split(' ').slice(1).join(' ').replace(/^.*\/(dist|node_modules)\//, '$1/'), ms: e.us / 1000, share: e.us / busyUs })),
+    top: [...fns.values()].filter((e) => e.fn !== '(idle)').sort((a, b) => b.us - a.us).slice(0, topN)
+      .map((e) => ({ fn: e.fn, where: e.where, ms: e.us / 1000, share: e.us / busyUs })),
   };
 }
 

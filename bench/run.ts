@@ -267,7 +267,7 @@ async function partFrag(o: BenchOptions): Promise<{ rate: number; recordBytes: n
     await load.close();
   }
   return {
-    rate: o.fragRate, recordBytes: 3000, datagramsPerRecord: runs[0] ? runs[0].received / Math.max(1, runs[0].sent) : 4, runs,
+    rate: o.fragRate, recordBytes: 3000, datagramsPerRecord: Math.max(...runs.map((r) => r.received / Math.max(1, r.sent))), runs,
     lossPct: figure(runs.map((r) => r.lossPct)), searchableMs: figure(runs.map((r) => r.searchableMs ?? NaN)),
     achieved: figure(runs.map((r) => r.achieved)), lossless: runs.every((r) => r.lossless),
   };
@@ -541,22 +541,34 @@ export async function runBench(o: BenchOptions, argv: string[]): Promise<Record<
   latest.machine = result.machine;
   latest.sections = { ...(latest.sections ?? {}), ...sections };
   writeFileSync(latestPath, JSON.stringify(latest, null, 2));
-  if (!o.noReport) {
-    const md = join(ROOT, 'bench', 'RESULTS.md');
-    const generated = renderMarkdown(latest);
-    const START = '<!-- generated:start -->';
-    const END = '<!-- generated:end -->';
-    let text = existsSync(md) ? readFileSync(md, 'utf8') : `# Benchmark results\n\n${START}\n${END}\n`;
-    if (!text.includes(START)) text += `\n${START}\n${END}\n`;
-    text = text.slice(0, text.indexOf(START) + START.length) + '\n' + generated + '\n' + text.slice(text.indexOf(END));
-    writeFileSync(md, text);
-    note(`wrote ${md}`);
-  }
+  if (!o.noReport) writeReport(latest);
   note(`wrote ${latestPath}`);
   return result;
 }
 
+/** `--report-only`: rewrite the generated part of RESULTS.md from bench/out/latest.json. */
+function reportOnly(o: BenchOptions): void {
+  const latest = JSON.parse(readFileSync(join(o.out, 'latest.json'), 'utf8'));
+  const prof = latest.sections?.profile?.result;
+  if (prof?.profileDir && existsSync(prof.profileDir)) prof.threads = summarizeDir(prof.profileDir);
+  writeFileSync(join(o.out, 'latest.json'), JSON.stringify(latest, null, 2));
+  writeReport(latest);
+}
+
+function writeReport(latest: Record<string, any>): void {
+  const md = join(ROOT, 'bench', 'RESULTS.md');
+  const generated = renderMarkdown(latest);
+  const START = '<!-- generated:start -->';
+  const END = '<!-- generated:end -->';
+  let text = existsSync(md) ? readFileSync(md, 'utf8') : `# Benchmark results\n\n${START}\n${END}\n`;
+  if (!text.includes(START)) text += `\n${START}\n${END}\n`;
+  text = text.slice(0, text.indexOf(START) + START.length) + '\n' + generated + '\n' + text.slice(text.indexOf(END));
+  writeFileSync(md, text);
+  note(`wrote ${md}`);
+}
+
 if (process.argv[1] && fileURLToPath(import.meta.url) === resolve(process.argv[1])) {
   const argv = process.argv.slice(2);
+  if (argv.includes('--report-only')) { reportOnly(parseArgs(argv.filter((a) => a !== '--report-only'))); process.exit(0); }
   runBench(parseArgs(argv), argv).then(() => process.exit(0), (err) => { console.error(err); process.exit(1); });
 }

@@ -1,0 +1,39 @@
+// Smoke test of the benchmark harness itself (bench/): a tiny bounded ingest run against a real
+// `serve`, and the query part on a tiny generated database. No timing assertions.
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { parseArgs, runBench } from '../bench/run.js';
+import { renderMarkdown } from '../bench/report.js';
+
+test('bench: --only ingest,query with a tiny bounded run produces results and a table', { timeout: 120_000 }, async () => {
+  const out = mkdtempSync(join(tmpdir(), 'nch-bench-smoke-'));
+  try {
+    const argv = ['--only', 'ingest,query', '--quick', '--runs', '1', '--rates', '2000', '--duration', '0.5', '--sources', '8', '--db-rows', '3000', '--query-reps', '2', '--out', out, '--no-report'];
+    const o = parseArgs(argv);
+    assert.deepEqual(o.only, ['ingest', 'query']);
+    const res = await runBench(o, argv);
+    const ingest = res.sections.ingest.result;
+    assert.ok(ingest, `ingest failed: ${res.sections.ingest.error}`);
+    assert.equal(ingest.rates.length, 1);
+    const run = ingest.rates[0].runs[0];
+    assert.equal(run.sent, 1000);
+    assert.ok(run.stored > 0, 'some records stored');
+    assert.ok(ingest.rates[0].ceiling.runs[0].received > 0, 'the do-nothing receiver counted datagrams');
+    const query = res.sections.query.result;
+    assert.ok(query, `query failed: ${res.sections.query.error}`);
+    assert.equal(query.rows, 3000);
+    assert.ok(query.queries.length >= 5);
+    const md = renderMarkdown({ machine: res.machine, sections: res.sections });
+    assert.match(md, /Lossless stored-and-searchable rate/);
+    assert.match(md, /Query latency/);
+  } finally {
+    rmSync(out, { recursive: true, force: true });
+  }
+});
+
+test('bench: unknown --only part is refused', () => {
+  assert.throws(() => parseArgs(['--only', 'ingest,nope']), /unknown part 'nope'/);
+});
