@@ -7,6 +7,7 @@ import fastifyWebsocket from '@fastify/websocket';
 import type { Logger } from 'pino';
 import type BetterSqlite3 from 'better-sqlite3';
 import { openReadOnly } from '../receiver/store/database.js';
+import { exposureWarnings, installAuth } from './auth.js';
 import { installErrorHandlers, sendError } from './http-errors.js';
 import { registerIncidentRoutes } from './incidents-routes.js';
 import type { LiveHub } from './live.js';
@@ -34,6 +35,11 @@ export interface WebOptions {
   logger?: Logger;
   /** Where the built dashboard is (default: dist/public next to this module). */
   publicDir?: string;
+  /**
+   * With a token, every /api/* request, the live WebSocket and /metrics need
+   * `Authorization: Bearer <token>` or the dashboard's session cookie (see auth.ts).
+   */
+  authToken?: string;
 }
 
 export interface WebServer {
@@ -61,6 +67,9 @@ export async function buildWebApp(opts: WebOptions, db: BetterSqlite3.Database):
   installSecurityHeaders(app);
   installErrorHandlers(app);
   await app.register(fastifyWebsocket, { options: { maxPayload: MAX_WS_MESSAGE } });
+  // After the WebSocket plugin: its onRequest hook marks upgrade requests first, so a refused
+  // upgrade's socket is closed after the 401 (otherwise it would linger and hold up close()).
+  installAuth(app, opts.authToken);
   registerMessageRoutes(app, queries);
   registerHostRoutes(app, queries);
   registerStatusRoutes(app, queries, opts.stats, opts.health, opts.live);
@@ -90,6 +99,10 @@ export async function startWebServer(opts: WebOptions): Promise<WebServer> {
   const addr = app.server.address();
   const port = typeof addr === 'object' && addr !== null ? addr.port : opts.port;
   const host = opts.host.includes(':') ? `[${opts.host}]` : opts.host;
+  for (const warning of exposureWarnings(opts.host, port, opts.authToken)) {
+    if (opts.logger) opts.logger.warn(warning);
+    else process.stderr.write(`warning: ${warning}\n`);
+  }
   return {
     address: `http://${host}:${port}`,
     async close() {

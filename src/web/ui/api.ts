@@ -1,4 +1,5 @@
 // The dashboard's view of the HTTP API (same shapes as src/web/types.ts).
+import { sessionExpired } from './login.js';
 
 export interface Message {
   id: number;
@@ -44,6 +45,7 @@ export async function getJson<T>(path: string, params: Record<string, string | n
   const url = qs.size ? `${path}?${qs}` : path;
   const res = await fetch(url, { headers: { accept: 'application/json' } });
   const body = (await res.json().catch(() => ({}))) as { message?: string };
+  if (res.status === 401) sessionExpired(body.message ?? 'log in again');
   if (!res.ok) throw new Error(body.message ?? `${res.status} ${res.statusText}`);
   return body as T;
 }

@@ -2,13 +2,20 @@
 import { getJson, type HostSummary } from './api.js';
 import { byId, clear, h } from './dom.js';
 import { relativeTime } from './format.js';
+import type { IncidentSummary } from './incidents.js';
 
 const SILENT_AFTER_MS = 5 * 60_000;
+/** A panic older than this, with the host rebooted since, is history rather than status. */
+const PANIC_RECENT_MS = 24 * 3600_000;
+/** Hosts whose last panic is looked up (one indexed query each, only when their last_seen moved). */
+const MAX_PANIC_LOOKUPS = 200;
 
 export class HostsView {
   private readonly body = byId('hosts-body');
   private readonly info = byId('hosts-info');
   hosts: HostSummary[] = [];
+  /** Last panic per host address, and the host's last_seen when it was looked up. */
+  private readonly panics = new Map<string, { lastSeen: number; panic: IncidentSummary | null }>();
 
   constructor(private readonly actions: { tail(host: string): void; search(host: string): void }) {}
 
@@ -16,12 +23,37 @@ export class HostsView {
     try {
       const { hosts } = await getJson<{ hosts: HostSummary[] }>('/api/hosts');
       this.hosts = hosts;
+      if (!byId('view-hosts').hidden) await this.lookUpPanics();
       this.render();
       this.info.textContent = hosts.length === 0 ? 'No host has sent anything yet.' : '';
     } catch (err) {
       this.info.textContent = `could not load hosts: ${(err as Error).message}`;
     }
     return this.hosts;
+  }
+
+  /** Each host's newest panic through /api/incidents?host=…&kind=panic&limit=1, again only once it sent more. */
+  private async lookUpPanics(): Promise<void> {
+    const stale = this.hosts.filter((x) => this.panics.get(x.address)?.lastSeen !== x.last_seen).slice(0, MAX_PANIC_LOOKUPS);
+    await Promise.all(stale.map(async (x) => {
+      try {
+        const { incidents } = await getJson<{ incidents: IncidentSummary[] }>('/api/incidents', { host: x.address, kind: 'panic', limit: 1 });
+        this.panics.set(x.address, { lastSeen: x.last_seen, panic: incidents[0] ?? null });
+      } catch {
+        // incidents not available (older database): no marker
+      }
+    }));
+  }
+
+  private panicBadge(host: HostSummary, now: number): HTMLElement | null {
+    const panic = this.panics.get(host.address)?.panic;
+    if (!panic) return null;
+    const sameBoot = panic.boot !== null && panic.boot === host.current_boot;
+    if (!sameBoot && now - panic.started_at > PANIC_RECENT_MS) return null;
+    return h('a', {
+      class: 'badge panicked', href: `#incidents/${panic.id}`,
+      title: `${sameBoot ? 'panicked in this boot' : 'panicked'} ${relativeTime(panic.started_at, now)}: ${panic.headline}`,
+    }, 'panicked');
   }
 
   private render(): void {
@@ -31,6 +63,7 @@ export class HostsView {
       const silent = now - host.last_seen > SILENT_AFTER_MS;
       const badges = h('span', { class: 'badges' },
         silent ? h('span', { class: 'badge warn' }, 'silent') : h('span', { class: 'badge ok' }, 'sending'),
+        this.panicBadge(host, now),
         host.rebooted && h('span', { class: 'badge info' }, 'rebooted'),
         host.lost_records > 0 && h('span', { class: 'badge err' }, 'lost records'),
         host.checksum_errors > 0 && h('span', { class: 'badge err' }, 'checksum errors'));

@@ -5,6 +5,7 @@ import { ContextDrawer } from './context-drawer.js';
 import { HostsView } from './hosts-view.js';
 import { mountIncidents } from './incidents.js';
 import { LiveView } from './live-view.js';
+import { ensureSession } from './login.js';
 import { SearchView } from './search-view.js';
 
 /** Views beyond the built-in ones, e.g. the incidents view: { id, label, mount(container) }. */
@@ -14,6 +15,9 @@ interface ExtraView {
   mount(container: HTMLElement): void;
 }
 const extraViews: ExtraView[] = [{ id: 'incidents', label: 'Incidents', mount: mountIncidents }];
+
+// With --auth-token, nothing loads (no API call, no WebSocket) before the login form succeeded.
+await ensureSession();
 
 const status = byId('status');
 const drawer = new ContextDrawer();
