@@ -36,7 +36,8 @@ function hexVal(c: number): number {
 
 /** Reverses `\xHH` sequences (either hex case); anything else, a lone backslash included, is kept. */
 export function unescapeKernel(esc: Uint8Array): Buffer {
-  if (esc.indexOf(0x5c) < 0) return Buffer.from(esc);
+  // Nothing to undo: a view of the same bytes, no copy.
+  if (esc.indexOf(0x5c) < 0) return Buffer.from(esc.buffer, esc.byteOffset, esc.length);
   const out = Buffer.allocUnsafe(esc.length);
   let o = 0;
   for (let i = 0; i < esc.length; i++) {

@@ -76,6 +76,33 @@ export function parseExtendedHeader(header: string): { header: ExtendedHeader; r
   };
 }
 
+/**
+ * The common header `pri,seq,ts,flag` (no release, no extra fields) read straight from the bytes:
+ * this is every datagram of a busy receiver, so it avoids building strings. null means "take the
+ * general path" (release prefix, caller=, ncfrag=, anything unusual), not "not a header".
+ */
+function parsePlainHeader(b: Uint8Array, semi: number): ExtendedHeader | null {
+  let pos = 0;
+  const nums = [0, 0, 0];
+  for (let k = 0; k < 3; k++) {
+    const start = pos;
+    let v = 0;
+    while (pos < semi && b[pos] >= 0x30 && b[pos] <= 0x39) v = v * 10 + (b[pos++] - 0x30);
+    const len = pos - start;
+    if (len === 0 || len > 15 || b[pos] !== 0x2c) return null; // 15 digits: exact in a double
+    nums[k] = v;
+    pos++;
+  }
+  if (semi - pos !== 1) return null; // a one-character flag and nothing after it
+  const flagByte = b[pos];
+  const flag = flagByte === 0x2d ? '-' : flagByte === 0x63 ? 'c' : String.fromCharCode(flagByte);
+  if (flag === ',' || flag === '=') return null;
+  return { release: null, pri: nums[0], seq: nums[1], tsUsec: nums[2], flag, fields: NO_FIELDS, frag: null };
+}
+
+/** Shared by every header without extra fields; never mutated. */
+const NO_FIELDS: Record<string, string> = Object.freeze({}) as Record<string, string>;
+
 export function parseDatagram(payload: Uint8Array): ParsedDatagram {
   const b = stripTrailingNuls(payload);
   const limit = Math.min(b.length, MAX_HEADER);
@@ -87,6 +114,8 @@ export function parseDatagram(payload: Uint8Array): ParsedDatagram {
     if (c < 0x20 || c >= 0x7f) break;
   }
   if (semi > 0) {
+    const plain = parsePlainHeader(b, semi);
+    if (plain) return { kind: 'extended', header: plain, recordKey: '', data: b.subarray(semi + 1) };
     const headerText = Buffer.from(b.buffer, b.byteOffset, semi).toString('latin1');
     const parsed = parseExtendedHeader(headerText);
     if (parsed) return { kind: 'extended', header: parsed.header, recordKey: parsed.recordKey, data: b.subarray(semi + 1) };

@@ -47,6 +47,8 @@ class SourceState {
   /** The newest extended record, held for a possible continuation. */
   held: LogRecord | null = null;
   heldDeadline = 0;
+  /** When this source last moved to the young end of the eviction order. */
+  touchedAt = 0;
   constructor(readonly source: string) {}
 
   nextDeadline(): number | null {
@@ -159,8 +161,13 @@ export class NetconsoleReceiver {
   private touch(source: string, now: number, sink: Sink): SourceState {
     let st = this.sources.get(source);
     if (st) {
-      this.sources.delete(source);
-      this.sources.set(source, st);
+      // Re-inserting keeps the Map in least-recently-active order; once a second is enough for
+      // that and keeps a Map delete+set off the per-datagram path.
+      if (now - st.touchedAt >= 1000) {
+        st.touchedAt = now;
+        this.sources.delete(source);
+        this.sources.set(source, st);
+      }
       return st;
     }
     if (this.sources.size >= this.options.maxSources) {
@@ -171,6 +178,7 @@ export class NetconsoleReceiver {
       this.sources.delete(oldest.source);
     }
     st = new SourceState(source);
+    st.touchedAt = now;
     this.sources.set(source, st);
     return st;
   }

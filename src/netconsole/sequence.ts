@@ -31,7 +31,7 @@ export class SequenceTracker {
   private started = false;
   private maxSeq = -1;
   private tsOfMax = 0;
-  /** seen[i] for seq (maxSeq - i), i < WINDOW. */
+  /** Ring bitmap: bit (seq mod WINDOW) is set when seq was seen; valid for maxSeq - WINDOW < seq ≤ maxSeq. */
   private seen = new Uint8Array(WINDOW / 8);
   private firstSeqs: number[] = [];
   private firstTs: number[] = [];
@@ -54,12 +54,12 @@ export class SequenceTracker {
     }
     const back = this.maxSeq - seq;
     if (back < WINDOW) {
-      if (this.isSeen(back)) return { verdict: 'duplicate' };
-      if (this.fillHole(seq)) { this.markSeen(back); return { verdict: 'reorder' }; }
+      if (this.isSeen(seq)) return { verdict: 'duplicate' };
+      if (this.fillHole(seq)) { this.markSeen(seq); return { verdict: 'reorder' }; }
       // Just before the first record we tracked, and older: it was overtaken on the way.
       const first = this.firstSeqs[0];
       if (seq < first && first - seq <= EARLY_SLACK && tsUsec <= this.firstTs[0]) {
-        this.markSeen(back);
+        this.markSeen(seq);
         return { verdict: 'reorder' };
       }
       // Inside the window but neither seen nor a known hole: an old record we never tracked.
@@ -101,7 +101,7 @@ export class SequenceTracker {
     this.maxSeq = seq;
     this.tsOfMax = tsUsec;
     this.seen.fill(0);
-    this.seen[0] = 1;
+    this.markSeen(seq);
     this.firstSeqs = [seq];
     this.firstTs = [tsUsec];
     this.holes = [];
@@ -109,8 +109,10 @@ export class SequenceTracker {
   }
 
   private advance(seq: number, tsUsec: number): void {
-    const shift = seq - this.maxSeq;
-    this.shiftSeen(shift);
+    // Forget the seqs that fall out of the window as it moves up to `seq`.
+    if (seq - this.maxSeq >= WINDOW) this.seen.fill(0);
+    else for (let s = this.maxSeq + 1; s < seq; s++) this.clearSeen(s);
+    this.markSeen(seq);
     this.maxSeq = seq;
     this.tsOfMax = Math.max(this.tsOfMax, tsUsec);
     if (this.firstSeqs.length < FIRST_KEEP) { this.firstSeqs.push(seq); this.firstTs.push(tsUsec); }
@@ -138,20 +140,7 @@ export class SequenceTracker {
     return false;
   }
 
-  private isSeen(back: number): boolean { return (this.seen[back >> 3] & (1 << (back & 7))) !== 0; }
-  private markSeen(back: number): void { this.seen[back >> 3] |= 1 << (back & 7); }
-
-  /** Moves the window forward by `shift` seqs: bit i becomes bit i+shift; bit 0 is the new max. */
-  private shiftSeen(shift: number): void {
-    if (shift >= WINDOW) { this.seen.fill(0); this.seen[0] = 1; return; }
-    const bytes = shift >> 3;
-    const bits = shift & 7;
-    for (let i = this.seen.length - 1; i >= 0; i--) {
-      const src = i - bytes;
-      const hi = src >= 0 ? (this.seen[src] << bits) & 0xff : 0;
-      const lo = bits && src - 1 >= 0 ? this.seen[src - 1] >> (8 - bits) : 0;
-      this.seen[i] = hi | lo;
-    }
-    this.seen[0] |= 1;
-  }
+  private isSeen(seq: number): boolean { const i = seq & (WINDOW - 1); return (this.seen[i >> 3] & (1 << (i & 7))) !== 0; }
+  private markSeen(seq: number): void { const i = seq & (WINDOW - 1); this.seen[i >> 3] |= 1 << (i & 7); }
+  private clearSeen(seq: number): void { const i = seq & (WINDOW - 1); this.seen[i >> 3] &= ~(1 << (i & 7)); }
 }

@@ -17,7 +17,7 @@ export type ParsedDatagram =
   | {
       kind: 'extended';
       header: ExtendedHeader;
-      /** Header bytes before `,ncfrag=` (or before `;`): identifies the record a fragment belongs to. */
+      /** Header text before `,ncfrag=`: identifies the record a fragment belongs to ('' when not a fragment). */
       recordKey: string;
       /** Everything after the first `;`, trailing NULs stripped. Still escaped. */
       data: Uint8Array;
