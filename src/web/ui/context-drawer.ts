@@ -45,7 +45,11 @@ export class ContextDrawer {
       clear(this.body);
       const target = lineElement(m);
       target.classList.add('target');
-      this.body.append(...ctx.before.map((x) => lineElement(x)), target, ...ctx.after.map((x) => lineElement(x)));
+      // The record's dictionary and userdata (` KEY=value` lines): network input, shown as text.
+      const entries = Object.entries(m.fields ?? {});
+      const fields = entries.length === 0 ? null : h('dl', { class: 'fields', 'aria-label': 'record fields' },
+        ...entries.flatMap(([k, v]) => [h('dt', {}, k), h('dd', {}, String(v))]));
+      this.body.append(...ctx.before.map((x) => lineElement(x)), target, ...(fields ? [fields] : []), ...ctx.after.map((x) => lineElement(x)));
       target.scrollIntoView({ block: 'center' });
     } catch (err) {
       clear(this.body);
