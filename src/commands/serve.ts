@@ -200,11 +200,8 @@ export async function runServe(s: ServeSettings): Promise<void> {
     hostNames: s.hostNames, reverseDns: s.reverseDns, allow: s.allow, capture: s.capture,
     limits: { datagramsPerSec: s.limitDatagrams, bytesPerSec: s.limitBytes },
   });
-  const incidents = new IncidentWatch({
-    dbPath: s.db, live: collector.live, logger, webhook: s.webhook,
-    dashboardUrl: `http://${formatEndpoint(s.http)}`,
-  });
-  collector.onStored = (rows) => incidents.onStored(rows);
+  const incidents = new IncidentWatch({ live: collector.live, logger, webhook: s.webhook, dashboardUrl: `http://${formatEndpoint(s.http)}` });
+  collector.onIncidents = (notices) => incidents.handle(notices);
   let web;
   try {
     web = await startWebServer({

@@ -10,7 +10,8 @@ import type { Logger } from 'pino';
 import { NetconsoleReceiver } from '../netconsole/pipeline.js';
 import type { LogRecord, SeqEvent, Sink } from '../netconsole/types.js';
 import { StorageWriter } from './store/writer.js';
-import type { RetentionOptions, StoredMessage } from './store/types.js';
+import type { RetentionOptions } from './store/types.js';
+import type { IncidentNotice } from './store/write-protocol.js';
 import { isAllowed, parseAllowList, SourceBucket, type SourceLimits } from './admission.js';
 import { sourceName, type Endpoint, formatEndpoint } from './endpoint.js';
 import { listenUdp, type UdpListener } from './udp-listener.js';
@@ -18,7 +19,7 @@ import { LiveHub } from '../web/live.js';
 import type { ReceiverStats } from '../web/types.js';
 
 /** The core's deadlines (≤ 1 s holds) are served by a poll at this period. */
-const POLL_MS = 50;
+const POLL_MS = 10;
 /** Per-source counters are written to the database this often. */
 const COUNTERS_MS = 5000;
 
@@ -50,8 +51,8 @@ export class Collector {
   readonly rx = new NetconsoleReceiver();
   readonly live = new LiveHub();
   readonly sourceCounters = new Map<string, SourceCounters>();
-  /** Receives every stored row after its batch commits (the incident detector hangs here). */
-  onStored: ((rows: StoredMessage[]) => void) | null = null;
+  /** Crash incidents the storage worker found and stored. */
+  onIncidents: ((notices: IncidentNotice[]) => void) | null = null;
   private listeners: UdpListener[] = [];
   private rawReceivers: RawUdpReceiver[] = [];
   private badPacketsLogged = 0;
@@ -81,15 +82,16 @@ export class Collector {
         writer.event(e);
       },
     };
-    writer.on('stored', (rows) => {
-      this.live.publish(rows);
-      this.onStored?.(rows);
-    });
+    // Rows come back from the storage worker only while a live client watches.
+    writer.setEmitRows(false);
+    this.live.onClientCountChange = (n) => writer.setEmitRows(n > 0);
+    writer.on('stored', (rows) => this.live.publish(rows));
+    writer.on('incidents', (notices) => this.onIncidents?.(notices));
     writer.on('write-error', (message) => log.error({ message }, 'storage write failed'));
   }
 
   static async start(opts: CollectorOptions): Promise<Collector> {
-    const writer = await StorageWriter.open({ dbPath: opts.dbPath, retention: opts.retention });
+    const writer = await StorageWriter.open({ dbPath: opts.dbPath, retention: opts.retention, detectIncidents: true });
     const c = new Collector(writer, opts);
     const raw = opts.capture === 'raw';
     try {

@@ -42,6 +42,8 @@ export class LiveHub {
   private timer: NodeJS.Timeout | null = null;
   /** Records published since start (for tests and metrics). */
   published = 0;
+  /** Told when the number of subscribers changes (serve asks for stored rows only while someone watches). */
+  onClientCountChange: ((count: number) => void) | null = null;
 
   constructor(limits: Partial<LiveLimits> = {}) {
     this.limits = { ...DEFAULT_LIVE_LIMITS, ...limits };
@@ -73,6 +75,7 @@ export class LiveHub {
 
   subscribe(s: LiveSubscriber): () => void {
     this.subscribers.add(s);
+    this.onClientCountChange?.(this.subscribers.size);
     if (this.timer === null) {
       this.timer = setInterval(() => {
         for (const sub of this.subscribers) sub.tick();
@@ -80,7 +83,7 @@ export class LiveHub {
       this.timer.unref();
     }
     return () => {
-      this.subscribers.delete(s);
+      if (this.subscribers.delete(s)) this.onClientCountChange?.(this.subscribers.size);
       if (this.subscribers.size === 0 && this.timer !== null) {
         clearInterval(this.timer);
         this.timer = null;

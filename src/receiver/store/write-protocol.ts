@@ -6,12 +6,21 @@ export interface WriteServiceOptions {
   dbPath: string;
   migrationsDir?: string;
   retention?: RetentionOptions;
-  /** Whether 'stored' replies carry the message rows (someone listens for them). */
+  /** Whether 'stored' replies carry the message rows (someone listens for them); changed later by 'emit-rows'. */
   emitRows: boolean;
+  /** Run crash-incident detection on each committed batch, here on the write side (rows and ids are at hand). */
+  detectIncidents?: boolean;
+}
+
+/** An incident that opened, closed or changed, with its database id. */
+export interface IncidentNotice {
+  change: 'open' | 'close' | 'update';
+  incident: Record<string, unknown> & { id: number; kind: string; host: string; headline: string };
 }
 
 export type ToWriter =
   | { type: 'batch'; id: number; items: StoreItem[] }
+  | { type: 'emit-rows'; on: boolean }
   | { type: 'close' };
 
 export type FromWriter =
@@ -20,4 +29,5 @@ export type FromWriter =
   | { type: 'stored'; id: number; messages: number; events: number; items: number; rows: StoredMessage[] | null }
   | { type: 'batch-failed'; id: number; items: number; message: string }
   | { type: 'retention'; deleted: number; deletedEvents: number }
+  | { type: 'incidents'; notices: IncidentNotice[] }
   | { type: 'closed' };

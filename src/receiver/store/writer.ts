@@ -7,7 +7,7 @@ import { Worker } from 'node:worker_threads';
 import type { LogRecord, SeqEvent, Sink } from '../../netconsole/types.js';
 import { StoreError } from './errors.js';
 import { WriteService } from './write-service.js';
-import type { FromWriter, ToWriter, WriteServiceOptions } from './write-protocol.js';
+import type { FromWriter, IncidentNotice, ToWriter, WriteServiceOptions } from './write-protocol.js';
 import type { DropReason, RetentionOptions, StoreItem, StoredMessage, WriterStats } from './types.js';
 import type { MigrationResult } from './migrate.js';
 
@@ -23,8 +23,10 @@ export interface StorageWriterOptions {
   retention?: RetentionOptions;
   /** Write in a worker thread (default true); false writes on this thread, between events. */
   worker?: boolean;
-  /** Emit 'stored' with the message rows (default true). */
+  /** Emit 'stored' with the message rows (default true); see setEmitRows. */
   emitRows?: boolean;
+  /** Detect crash incidents on the write side and emit 'incidents' (default false). */
+  detectIncidents?: boolean;
 }
 
 /** Batches in flight at once: one being written, one ready behind it. */
@@ -57,6 +59,7 @@ function isBounded(item: StoreItem): boolean {
 
 export interface StorageWriter {
   on(event: 'stored', listener: (rows: StoredMessage[]) => void): this;
+  on(event: 'incidents', listener: (notices: IncidentNotice[]) => void): this;
   on(event: 'write-error', listener: (message: string) => void): this;
   on(event: 'retention', listener: (deleted: { messages: number; events: number }) => void): this;
   on(event: 'error', listener: (err: Error) => void): this;
@@ -83,6 +86,7 @@ export class StorageWriter extends EventEmitter implements Sink {
   private batches = 0;
   private retentionDeleted = 0;
   private backend!: Backend;
+  private emittingRows = true;
 
   private constructor(options: StorageWriterOptions, migration: MigrationResult) {
     super();
@@ -90,6 +94,7 @@ export class StorageWriter extends EventEmitter implements Sink {
     this.maxQueue = Math.max(1, options.maxQueue ?? 200_000);
     this.batchSize = Math.max(1, options.batchSize ?? 5_000);
     this.flushIntervalMs = Math.max(0, options.flushIntervalMs ?? 10);
+    this.emittingRows = options.emitRows ?? true;
   }
 
   /** Opens (creating and migrating) the database and starts the writer. Rejects with a one-line StoreError. */
@@ -99,6 +104,7 @@ export class StorageWriter extends EventEmitter implements Sink {
       migrationsDir: options.migrationsDir,
       retention: options.retention,
       emitRows: options.emitRows ?? true,
+      detectIncidents: options.detectIncidents ?? false,
     };
     let writer: StorageWriter | undefined;
     let onMessage: (msg: FromWriter) => void = () => {};
@@ -232,6 +238,16 @@ export class StorageWriter extends EventEmitter implements Sink {
     this.backend.post({ type: 'batch', id, items });
   }
 
+  /**
+   * Whether committed rows come back for 'stored' (the live stream needs them only while someone
+   * watches): copying every row back to this thread costs ingest a third of the writer's speed.
+   */
+  setEmitRows(on: boolean): void {
+    if (on === this.emittingRows || this.closing) return;
+    this.emittingRows = on;
+    this.backend.post({ type: 'emit-rows', on });
+  }
+
   private receive(msg: FromWriter): void {
     switch (msg.type) {
       case 'stored':
@@ -248,6 +264,9 @@ export class StorageWriter extends EventEmitter implements Sink {
         if (this.listenerCount('write-error') > 0) this.emit('write-error', msg.message);
         break;
       }
+      case 'incidents':
+        this.emit('incidents', msg.notices);
+        break;
       case 'retention':
         this.retentionDeleted += msg.deleted;
         this.emit('retention', { messages: msg.deleted, events: msg.deletedEvents });
