@@ -28,10 +28,12 @@ export interface ServeSettings {
   authToken?: string;
   /** URL that gets a JSON POST for each new crash incident. */
   webhook?: string;
+  maxSources?: number;
+  maxFragmentBytes?: number;
 }
 
 /** Config-file keys (JSON object) and the flag each one mirrors. */
-const CONFIG_KEYS = ['udp', 'http', 'db', 'capture', 'retainDays', 'maxDbMb', 'logLevel', 'hostNames', 'reverseDns', 'allow', 'limitDatagrams', 'limitBytes', 'authToken', 'authTokenFile', 'webhook'] as const;
+const CONFIG_KEYS = ['udp', 'http', 'db', 'capture', 'retainDays', 'maxDbMb', 'logLevel', 'hostNames', 'reverseDns', 'allow', 'limitDatagrams', 'limitBytes', 'authToken', 'authTokenFile', 'webhook', 'maxSources', 'maxFragmentBytes'] as const;
 type ConfigKey = (typeof CONFIG_KEYS)[number];
 
 export const DEFAULTS = {
@@ -162,6 +164,8 @@ export function resolveSettings(cmd: Command): ServeSettings {
     limitBytes: positiveNumber(pick('limitBytes'), '--limit-bytes') ?? 0,
     authToken: authToken(cmd, file),
     webhook: webhookUrl(pick('webhook')),
+    maxSources: positiveNumber(pick('maxSources'), '--max-sources'),
+    maxFragmentBytes: positiveNumber(pick('maxFragmentBytes'), '--max-fragment-bytes'),
   };
 }
 
@@ -183,6 +187,8 @@ export function registerServe(program: Command): void {
     .addOption(new Option('--limit-bytes <n>', 'per-source limit, bytes per second (default unlimited)').env('NCH_LIMIT_BYTES'))
     .addOption(new Option('--auth-token <token>', 'require this token on the API, live stream and /metrics (Authorization: Bearer, or the dashboard login); prefer the env or a file: flags show in ps').env('NCH_AUTH_TOKEN'))
     .addOption(new Option('--auth-token-file <file>', 'read the token from this file (first line)').env('NCH_AUTH_TOKEN_FILE'))
+    .addOption(new Option('--max-sources <n>', 'sources tracked at once; the least recently active is flushed and forgotten beyond it (default 131072)').env('NCH_MAX_SOURCES'))
+    .addOption(new Option('--max-fragment-bytes <n>', 'in-flight ncfrag bytes per source; the oldest set is stored as partial beyond it (default 262144)').env('NCH_MAX_FRAGMENT_BYTES'))
     .addOption(new Option('--webhook <url>', 'POST a JSON body to this URL for each new crash incident (retried with backoff)').env('NCH_WEBHOOK'))
     .addOption(new Option('--config <file>', 'JSON config file with keys ' + CONFIG_KEYS.join(', ') + ' (flags and env override it)').env('NCH_CONFIG'))
     .addHelpText('after', '\nPrecedence: flags > environment (NCH_*) > config file > defaults.')
@@ -199,6 +205,7 @@ export async function runServe(s: ServeSettings): Promise<void> {
     dbPath: s.db, udp, logger, retention: { retainDays: s.retainDays, maxDbMb: s.maxDbMb },
     hostNames: s.hostNames, reverseDns: s.reverseDns, allow: s.allow, capture: s.capture,
     limits: { datagramsPerSec: s.limitDatagrams, bytesPerSec: s.limitBytes },
+    maxSources: s.maxSources, maxFragmentBytes: s.maxFragmentBytes,
   });
   const incidents = new IncidentWatch({ live: collector.live, logger, webhook: s.webhook, dashboardUrl: `http://${formatEndpoint(s.http)}` });
   collector.onIncidents = (notices) => incidents.handle(notices);
@@ -211,7 +218,8 @@ export async function runServe(s: ServeSettings): Promise<void> {
         const problems: string[] = [];
         if (!collector.listening) problems.push('not listening on UDP');
         const w = collector.writer.stats();
-        if (w.dropped.writer_failed > 0 || w.dropped.write_error > 0) problems.push('database writes are failing');
+        if (w.failing) problems.push(`database writes are failing: ${w.failing}`);
+        if (w.dropped.writer_failed > 0) problems.push('the storage writer stopped; restart the collector');
         return { ok: problems.length === 0, problems };
       },
     });

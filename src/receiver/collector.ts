@@ -8,6 +8,7 @@ import { isIPv6 } from 'node:net';
 import { openRawUdpReceiver, type RawUdpReceiver } from '../net/raw-socket.js';
 import type { Logger } from 'pino';
 import { NetconsoleReceiver } from '../netconsole/pipeline.js';
+import { DEFAULT_FRAGMENT_LIMITS } from '../netconsole/reassembly.js';
 import type { LogRecord, SeqEvent, Sink } from '../netconsole/types.js';
 import { StorageWriter } from './store/writer.js';
 import type { RetentionOptions } from './store/types.js';
@@ -45,10 +46,14 @@ export interface CollectorOptions {
   allow?: string[];
   /** Per-source datagram and byte rate limits (0 = unlimited). */
   limits?: SourceLimits;
+  /** Sources tracked at once (the least recently active is flushed and forgotten beyond it). */
+  maxSources?: number;
+  /** In-flight fragment bytes per source (the oldest set is stored as partial beyond it). */
+  maxFragmentBytes?: number;
 }
 
 export class Collector {
-  readonly rx = new NetconsoleReceiver();
+  readonly rx: NetconsoleReceiver;
   readonly live = new LiveHub();
   readonly sourceCounters = new Map<string, SourceCounters>();
   /** Crash incidents the storage worker found and stored. */
@@ -56,6 +61,7 @@ export class Collector {
   private listeners: UdpListener[] = [];
   private rawReceivers: RawUdpReceiver[] = [];
   private badPacketsLogged = 0;
+  private storageFailing = false;
   private pollTimer: NodeJS.Timeout | null = null;
   private countersTimer: NodeJS.Timeout | null = null;
   private records = 0;
@@ -72,6 +78,10 @@ export class Collector {
 
   private constructor(readonly writer: StorageWriter, private readonly opts: CollectorOptions) {
     const log = opts.logger;
+    this.rx = new NetconsoleReceiver({
+      ...(opts.maxSources ? { maxSources: opts.maxSources } : {}),
+      ...(opts.maxFragmentBytes ? { fragmentLimits: { ...DEFAULT_FRAGMENT_LIMITS, maxBytesPerSource: opts.maxFragmentBytes } } : {}),
+    });
     this.allowList = parseAllowList(opts.allow ?? []);
     this.limits = opts.limits && (opts.limits.datagramsPerSec || opts.limits.bytesPerSec) ? opts.limits : null;
     this.sink = {
@@ -87,7 +97,11 @@ export class Collector {
     this.live.onClientCountChange = (n) => writer.setEmitRows(n > 0);
     writer.on('stored', (rows) => this.live.publish(rows));
     writer.on('incidents', (notices) => this.onIncidents?.(notices));
-    writer.on('write-error', (message) => log.error({ message }, 'storage write failed'));
+    // One line when storage starts failing and one when it recovers (checked with the counters), not one per batch.
+    writer.on('write-error', (message) => {
+      if (!this.storageFailing) log.error({ message }, 'storage write failed: records are counted as dropped (write_error) until it recovers');
+      this.storageFailing = true;
+    });
   }
 
   static async start(opts: CollectorOptions): Promise<Collector> {
@@ -214,6 +228,10 @@ export class Collector {
 
   private saveCounters(): void {
     const at = Date.now();
+    if (this.storageFailing && !this.writer.stats().failing) {
+      this.storageFailing = false;
+      this.opts.logger.info({ dropped_write_error: this.writer.stats().dropped.write_error }, 'storage writes recovered');
+    }
     // Bad packets are logged as a summary, never one line per packet.
     if (this.badPackets > this.badPacketsLogged) {
       this.opts.logger.warn({ bad_packets: this.badPackets - this.badPacketsLogged, checksum_errors_total: this.checksumErrors }, 'bad packets dropped (checksum or malformed)');

@@ -78,4 +78,6 @@ export interface WriterStats {
   retentionDeleted: number;
   /** The queue bound. */
   maxQueue: number;
+  /** Why the last batch could not be written (disk full, read-only…), null once a batch commits again. */
+  failing: string | null;
 }

@@ -87,6 +87,8 @@ export class StorageWriter extends EventEmitter implements Sink {
   private retentionDeleted = 0;
   private backend!: Backend;
   private emittingRows = true;
+  /** Set by a failed batch, cleared by the next one that commits: storage resumes by itself. */
+  private failing: string | null = null;
 
   private constructor(options: StorageWriterOptions, migration: MigrationResult) {
     super();
@@ -194,6 +196,7 @@ export class StorageWriter extends EventEmitter implements Sink {
       dropped: { ...this.droppedBy },
       retentionDeleted: this.retentionDeleted,
       maxQueue: this.maxQueue,
+      failing: this.failing,
     };
   }
 
@@ -251,6 +254,7 @@ export class StorageWriter extends EventEmitter implements Sink {
   private receive(msg: FromWriter): void {
     switch (msg.type) {
       case 'stored':
+        this.failing = null;
         this.settle(msg.id);
         this.written += msg.messages;
         this.writtenEvents += msg.events;
@@ -261,6 +265,7 @@ export class StorageWriter extends EventEmitter implements Sink {
         const bounded = this.inFlight.get(msg.id) ?? 0;
         this.settle(msg.id);
         this.drop('write_error', bounded);
+        this.failing = msg.message;
         if (this.listenerCount('write-error') > 0) this.emit('write-error', msg.message);
         break;
       }
