@@ -1,5 +1,6 @@
 // The incidents table (migrations/002_incidents.sql): upsert what the detector reports, query it
 // for the API with filters and with how many times each signature was seen.
+import { hostAddressOf } from './store/batch-writer.js';
 import type BetterSqlite3 from 'better-sqlite3';
 import type { DetectorRecord, Incident, IncidentEndedBy, RecordRef } from '../netconsole/incidents.js';
 import type { IncidentSeverity } from '../netconsole/incident-rules.js';
@@ -62,13 +63,8 @@ interface Row {
   context_before?: string; signature_frames?: string;
 }
 
-/** `10.0.0.1:6665` → `10.0.0.1`, `[fd00::1]:6665` → `fd00::1` (hosts.address). */
-export function hostAddressOf(source: string): string {
-  const v6 = /^\[([^\]]+)\]:\d+$/.exec(source);
-  if (v6) return v6[1];
-  const i = source.lastIndexOf(':');
-  return i > 0 && source.indexOf(':') === i ? source.slice(0, i) : source;
-}
+/** Re-exported for callers that used it from here; the one definition is the writer's. */
+export { hostAddressOf };
 
 /** How a stored row is fed to the IncidentDetector: one stream per sender, incidents by host address. */
 export function detectorInput(row: StoredMessage): { stream: string; record: DetectorRecord; ref: RecordRef } {

@@ -1,25 +1,8 @@
 // Shapes the web side shares with the receiver (`serve`) and the dashboard.
+import type { StoredMessage } from '../receiver/store/types.js';
 
-/** One stored kernel log record as the API and the live stream show it. */
-export interface MessageJson {
-  /** Arrival order; the API's pagination cursor and the live stream's `since_id`. */
-  id: number;
-  /** Display name of the sending machine (host-name map / reverse DNS) or its address. */
-  host: string;
-  /** Sender `ip:port` (one per netconsole target). */
-  source: string;
-  /** Boot number within the host, counting from 1. */
-  boot: number;
-  seq: number | null;
-  level: number | null;
-  facility: number | null;
-  ts_usec: number | null;
-  /** Wall clock of arrival, milliseconds since the epoch. */
-  received_at: number;
-  text: string;
-  fields: Record<string, string>;
-  complete: boolean;
-}
+/** One stored kernel log record as the API and the live stream show it: exactly what the writer stores. */
+export type MessageJson = StoredMessage;
 
 /** Runtime counters of the running receiver, read by /api/stats and /metrics on each request. */
 export interface ReceiverStats {

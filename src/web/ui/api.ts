@@ -1,20 +1,9 @@
 // The dashboard's view of the HTTP API (same shapes as src/web/types.ts).
 import { sessionExpired } from './login.js';
+import type { StoredMessage } from '../../receiver/store/types.js';
 
-export interface Message {
-  id: number;
-  host: string;
-  source: string;
-  boot: number;
-  seq: number | null;
-  level: number | null;
-  facility: number | null;
-  ts_usec: number | null;
-  received_at: number;
-  text: string;
-  fields: Record<string, string>;
-  complete: boolean;
-}
+/** A stored message as the API returns it (the server's own type; esbuild drops type-only imports). */
+export type Message = StoredMessage;
 
 export interface MessagePage {
   messages: Message[];
