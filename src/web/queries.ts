@@ -216,13 +216,17 @@ export class WebQueries {
       where.push('m.seq <= ?');
       params.push(f.seq_to);
     }
-    // With a full-text query the FTS index drives: it yields matches newest first and the scan
-    // stops at the page size, instead of listing every match (100x faster for a common word on
-    // 1M rows: `IN (SELECT rowid …)` 22 ms, this 0.2 ms).
-    const fts = f.q !== undefined;
+    // A full-text query alone: the FTS index drives, yielding matches newest first and stopping at
+    // the page size (a word in 15% of 10M rows: p95 204 ms -> 5 ms). With a host the host's index
+    // drives and the matches are a set to test against (`fts + host` p95 32 ms vs 143 ms driven by
+    // FTS, which walks every host's matches). Figures: bench/RESULTS.md, query section.
+    const fts = f.q !== undefined && f.host === undefined;
     const idCol = fts ? 'f.rowid' : 'm.id';
     if (fts) {
       where.push('messages_fts MATCH ?');
+      params.push(f.q);
+    } else if (f.q !== undefined) {
+      where.push('m.id IN (SELECT rowid FROM messages_fts WHERE messages_fts MATCH ?)');
       params.push(f.q);
     }
     // Walking forward from `after` reads ascending; everything else descending from `before`.
