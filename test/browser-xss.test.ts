@@ -10,8 +10,6 @@ import assert from 'node:assert/strict';
 import { existsSync, mkdirSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { chromium, type Browser } from 'playwright-core';
-import { openDatabase } from '../src/receiver/store/database.js';
-import { IncidentsStore } from '../src/receiver/incidents-store.js';
 import { sendDatagrams, startServe, waitFor } from './helpers/serve.js';
 
 const CHROMIUM = '/usr/bin/chromium';
@@ -70,26 +68,11 @@ test('hostile text in every view runs nothing: kernel text, host name, fields, i
     const hosts = (await api(base, '/api/hosts')).hosts;
     assert.equal(hosts[0].host, HOST_NAME, 'the host-name map gives the hostile name');
 
-    // The panic as an incident: detected by serve when that is wired in, else stored the way serve would.
-    let incidents = (await api(base, '/api/incidents?kind=panic')).incidents;
-    if (incidents.length === 0) await new Promise((r) => setTimeout(r, 1500));
-    incidents = (await api(base, '/api/incidents?kind=panic')).incidents;
-    if (incidents.length === 0) {
-      t.diagnostic('serve does not detect incidents yet: the panic incident is stored into its database directly');
-      const { db } = openDatabase(srv.db);
-      try {
-        const panicRow = (await api(base, `/api/messages?q=${encodeURIComponent('"xss-panic"')}`)).messages[0];
-        new IncidentsStore(db).save({
-          key: 'xss-panic', host: '127.0.0.1', boot: 1, kind: 'panic', severity: 'critical', headline: PANIC,
-          started_at: Date.now(), ended_at: null, ended_by: null, ts_usec: 2_000, first_message_id: panicRow?.id ?? null,
-          last_message_id: panicRow?.id ?? null, lines: [BACKLOG, PANIC, `---[ end ${PANIC} ]---`], modules: [SUBSYSTEM],
-          release: USERDATA, signature: '00000000000000ff', signature_frames: [HOST_NAME], context_before: [BACKLOG],
-        }, Date.now());
-      } finally {
-        db.close();
-      }
-      incidents = (await api(base, '/api/incidents?kind=panic')).incidents;
-    }
+    // The panic as an incident, found by serve itself (detection runs after each stored batch).
+    const incidents = await waitFor('the panic incident', async () => {
+      const list = (await api(base, '/api/incidents?kind=panic')).incidents;
+      return list.length ? list : undefined;
+    });
     assert.equal(incidents.length, 1);
     assert.equal(incidents[0].host, HOST_NAME);
     const incidentId: number = incidents[0].id;
