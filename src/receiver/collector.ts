@@ -62,6 +62,10 @@ export class Collector {
   private rawReceivers: RawUdpReceiver[] = [];
   private badPacketsLogged = 0;
   private storageFailing = false;
+  private lostRecords = 0;
+  private gapsAtLastSummary = 0;
+  private lostAtLastSummary = 0;
+  private gapsLoggedThisInterval = 0;
   private pollTimer: NodeJS.Timeout | null = null;
   private countersTimer: NodeJS.Timeout | null = null;
   private records = 0;
@@ -87,7 +91,12 @@ export class Collector {
     this.sink = {
       record: (r: LogRecord) => { this.records++; writer.record(r); },
       event: (e: SeqEvent) => {
-        if (e.type === 'gap') { this.gaps++; log.info({ source: e.source, from: e.from, to: e.to }, 'records lost (sequence gap)'); }
+        if (e.type === 'gap') {
+          // The first gaps are logged as they come; past a few per interval, only the summary is.
+          this.gaps++;
+          this.lostRecords += (e.to ?? 0) - (e.from ?? 0) + 1;
+          if (this.gapsLoggedThisInterval++ < 5) log.info({ source: e.source, from: e.from, to: e.to }, 'records lost (sequence gap)');
+        }
         if (e.type === 'reboot') log.info({ source: e.source, detail: e.detail }, 'reboot detected: new boot');
         writer.event(e);
       },
@@ -232,6 +241,12 @@ export class Collector {
       this.storageFailing = false;
       this.opts.logger.info({ dropped_write_error: this.writer.stats().dropped.write_error }, 'storage writes recovered');
     }
+    if (this.gapsLoggedThisInterval > 5) {
+      this.opts.logger.info({ gaps: this.gaps - this.gapsAtLastSummary, lost_records: this.lostRecords - this.lostAtLastSummary }, 'sequence gaps in the last interval (summary)');
+    }
+    this.gapsAtLastSummary = this.gaps;
+    this.lostAtLastSummary = this.lostRecords;
+    this.gapsLoggedThisInterval = 0;
     // Bad packets are logged as a summary, never one line per packet.
     if (this.badPackets > this.badPacketsLogged) {
       this.opts.logger.warn({ bad_packets: this.badPackets - this.badPacketsLogged, checksum_errors_total: this.checksumErrors }, 'bad packets dropped (checksum or malformed)');

@@ -1,5 +1,6 @@
 // Every SQL statement of the web side, against migrations/001_init.sql, on a read-only connection.
 // Values only ever travel as parameters; the SQL text is built from fixed fragments.
+import { MESSAGE_FROM, MESSAGE_SELECT, rowToMessage, type MessageRow } from '../receiver/store/reader.js';
 import { STORED_MESSAGES_COUNTER } from '../receiver/store/batch-writer.js';
 import type BetterSqlite3 from 'better-sqlite3';
 import type { MessageJson } from './types.js';
@@ -45,51 +46,10 @@ export interface LiveFilter {
 
 export class FullTextQueryError extends Error {}
 
-const MESSAGE_COLUMNS = `m.id, COALESCE(h.name, h.address) AS host, s.address AS source, b.number AS boot,
-  m.seq, m.level, m.facility, m.ts_usec, m.received_at, m.text, m.fields, m.complete`;
-const MESSAGE_JOINS = `FROM messages m JOIN hosts h ON h.id = m.host_id
-  JOIN sources s ON s.id = m.source_id JOIN boots b ON b.id = m.boot_id`;
-
-interface MessageRow {
-  id: number;
-  host: string;
-  source: string;
-  boot: number;
-  seq: number | null;
-  level: number | null;
-  facility: number | null;
-  ts_usec: number | null;
-  received_at: number;
-  text: string;
-  fields: string;
-  complete: number;
-}
-
-function parseFields(json: string): Record<string, string> {
-  try {
-    const v: unknown = JSON.parse(json);
-    return v !== null && typeof v === 'object' && !Array.isArray(v) ? (v as Record<string, string>) : {};
-  } catch {
-    return {};
-  }
-}
-
-export function toMessageJson(r: MessageRow): MessageJson {
-  return {
-    id: r.id,
-    host: r.host,
-    source: r.source,
-    boot: r.boot,
-    seq: r.seq,
-    level: r.level,
-    facility: r.facility,
-    ts_usec: r.ts_usec,
-    received_at: r.received_at,
-    text: r.text,
-    fields: parseFields(r.fields),
-    complete: r.complete === 1,
-  };
-}
+// One mapping from a stored row to the API's message, shared with the storage reader.
+const MESSAGE_COLUMNS = MESSAGE_SELECT;
+const MESSAGE_JOINS = `FROM ${MESSAGE_FROM}`;
+export const toMessageJson = rowToMessage;
 
 /** ASCII-only lower case, the same as SQLite's lower(), so live and replayed rows match alike. */
 export function lowerAscii(s: string): string {

@@ -34,7 +34,8 @@ export interface MessageRow {
 export function rowToMessage(row: MessageRow): StoredMessage {
   let fields: Record<string, string> = {};
   try {
-    fields = JSON.parse(row.fields) as Record<string, string>;
+    const v: unknown = JSON.parse(row.fields);
+    if (v !== null && typeof v === 'object' && !Array.isArray(v)) fields = v as Record<string, string>;
   } catch {
     /* a damaged fields value shows as empty rather than failing the whole query */
   }
