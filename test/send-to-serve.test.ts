@@ -55,3 +55,26 @@ test('send --file with a rotation in the middle: every line stored once, in orde
     await srv.stop('SIGKILL');
   }
 });
+
+test('send --target NAME:PORT resolves the name once; an unknown name is a one-line error', async (t) => {
+  const { lookup } = await import('node:dns/promises');
+  const { hostname } = await import('node:os');
+  const name = hostname();
+  const addr = await lookup(name, { family: 4 }).then((r) => r.address, () => '');
+  if (!addr.startsWith('127.')) {
+    // Traffic in tests goes to loopback only: a host name that is not loopback here cannot be used.
+    t.skip(`this machine's name '${name}' does not resolve to a loopback address (${addr || 'unresolved'})`);
+    return;
+  }
+  const srv = await startServe({ udp: ['0.0.0.0:0'] });
+  try {
+    const r = await runSend(['--message', 'sent to a name', '--target', `${name}:${srv.udpPort}`, '--source-port', '0']);
+    assert.equal(r.code, 0, r.stderr);
+    await waitFor('stored', async () => (await getJson(`${srv.http}/api/stats`)).messages === 1);
+    const bad = await runSend(['--message', 'x', '--target', 'no-such-host.invalid:6666']);
+    assert.equal(bad.code, 2);
+    assert.match(bad.stderr, /cannot resolve --target host 'no-such-host.invalid'/);
+  } finally {
+    await srv.stop('SIGKILL');
+  }
+});

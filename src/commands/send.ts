@@ -1,6 +1,8 @@
 // `netconsole-hub send`: a userspace netconsole. Reads records (/dev/kmsg, stdin, a followed file,
 // a kmsg dump, one message, or a simulation) and sends them as the kernel would, over UDP or raw
 // sockets, to one or more targets.
+import { lookup } from 'node:dns/promises';
+import { isIP } from 'node:net';
 import { release as osRelease } from 'node:os';
 import { Command, Option } from 'commander';
 import { KERNEL_BEHAVIOURS, type KernelBehaviour } from '../netconsole/format.js';
@@ -58,6 +60,21 @@ function sourceOf(o: SendCliOptions): SourceConfig {
   if (o.kmsgFile !== undefined) return { kind: 'kmsg-file', path: o.kmsgFile };
   if (o.message !== undefined) return { kind: 'message', text: o.message };
   return { kind: 'simulate', hosts: positiveInt(o.simulate as string, '--simulate host count'), seed: Number(o.seed) || 1 };
+}
+
+/**
+ * `--target NAME:PORT` with a host name (e.g. a compose service) is resolved once, at start: the
+ * kernel's netconsole takes addresses only, and so does the rest of the sender.
+ */
+export async function resolveTargetName(spec: string): Promise<string> {
+  const m = /^([^:[\]]+):(\d+)$/.exec(spec);
+  if (!m || isIP(m[1]) !== 0 || m[1] === 'localhost') return spec;
+  try {
+    const { address, family } = await lookup(m[1]);
+    return family === 6 ? `[${address}]:${m[2]}` : `${address}:${m[2]}`;
+  } catch (err) {
+    throw new Error(`cannot resolve --target host '${m[1]}': ${(err as NodeJS.ErrnoException).code ?? err}`);
+  }
 }
 
 function targetsOf(o: SendCliOptions, format: WireFormat, wantRelease: boolean): SendTarget[] {
@@ -150,6 +167,7 @@ export function registerSend(program: Command): void {
     .option('--count <n>', 'stop after n records')
     .option('--seed <n>', 'simulation seed', '1')
     .action(async (o: SendCliOptions) => {
+      o.target = await Promise.all(o.target.map(resolveTargetName));
       const config = buildSenderConfig(o);
       const abort = new AbortController();
       const stop = (): void => abort.abort();

@@ -32,7 +32,7 @@ export async function startServe(opts: { db?: string; udp?: string[]; extraArgs?
   let udpPort = 0;
   let http = '';
   while (Date.now() < deadline) {
-    const u = /listening on UDP 127\.0\.0\.1:(\d+)/.exec(out);
+    const u = /listening on UDP (?:127\.0\.0\.1|0\.0\.0\.0):(\d+)/.exec(out);
     const h = /dashboard and API on (http:\/\/[\d.:]+)/.exec(out);
     if (u && h) { udpPort = Number(u[1]); http = h[1]; break; }
     if (child.exitCode !== null) throw new Error(`serve exited early (${child.exitCode}): ${out}`);
