@@ -1,7 +1,9 @@
 // The running collector: UDP listeners → NetconsoleReceiver (the pure core) → StorageWriter
 // (batched, in a worker) → live stream. One datagram's path, in order:
-//   listenUdp 'message' → onDatagram → counters → rx.push → Sink.record/event → writer.enqueue
-//   … the worker commits a batch → writer 'stored' rows → live.publish (WebSocket clients)
+//   listenUdp 'message' (or the raw receiver, which checks checksums first) → onDatagram →
+//   allow-list, per-source limits and counters → rx.push → Sink.record/event → writer.enqueue
+//   … the storage worker commits a batch and runs incident detection on it → writer 'stored' rows
+//   (only while a live client watches) → live.publish; 'incidents' → onIncidents
 // The core never sees a clock: `now` is read here, once per datagram, and by the poll timer.
 import { promises as dns } from 'node:dns';
 import { isIPv6 } from 'node:net';
@@ -202,6 +204,8 @@ export class Collector {
   private nameHost(address: string): void {
     const addr = address.startsWith('::ffff:') && address.includes('.') ? address.slice(7) : address;
     if (this.namedHosts.has(addr)) return;
+    // Bounded like the source table; naming a host again later is harmless.
+    if (this.namedHosts.size >= this.rx.options.maxSources) this.namedHosts.clear();
     this.namedHosts.add(addr);
     const name = this.opts.hostNames?.get(addr);
     if (name) { this.writer.enqueue({ kind: 'host-name', address: addr, name }); return; }
