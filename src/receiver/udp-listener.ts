@@ -1,5 +1,7 @@
 // Plain UDP listeners (node dgram), IPv4 and IPv6. The kernel has already checked UDP checksums
-// here (bad ones never reach us, spec §6.9); raw capture is the mode that sees them.
+// here (bad ones never reach us, spec §6.9); raw capture is the mode that sees them. Datagrams of
+// any size UDP allows (up to 64 KiB) are accepted: netconsole sends at most 1000 bytes, other
+// senders more, and the core treats them alike.
 import dgram from 'node:dgram';
 import { isIPv6 } from 'node:net';
 import { UsageError } from '../errors.js';
@@ -7,8 +9,6 @@ import { formatEndpoint, type Endpoint } from './endpoint.js';
 
 /** 8 MiB: a burst of a few thousand datagrams (a panic, a boot replay) must fit while we are busy. */
 export const WANTED_RECEIVE_BUFFER = 8 * 1024 * 1024;
-/** Larger than any netconsole datagram (1000) but other senders exist: accept up to 64 KiB. */
-export const MAX_DATAGRAM = 65536;
 
 export interface UdpListener {
   endpoint: Endpoint;

@@ -66,7 +66,7 @@ export class BatchWriter {
   private readonly st: Record<string, Statement>;
   private readonly runBatch: Transaction<(items: StoreItem[]) => BatchResult>;
 
-  constructor(private readonly db: Db) {
+  constructor(db: Db) {
     const p = (sql: string) => db.prepare(sql);
     this.st = {
       hostByAddress: p('SELECT id, address, name, current_boot_id AS currentBootId, last_seen AS lastSeen, (SELECT coalesce(max(number), 0) FROM boots b WHERE b.host_id = hosts.id) AS maxBootNumber FROM hosts WHERE address = ?'),
