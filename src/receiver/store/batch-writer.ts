@@ -10,6 +10,8 @@ import { CounterTotals, sourceCounterColumns } from './counter-totals.js';
 
 /** hub_counters row holding the exact number of stored messages (kept by the writer and retention). */
 export const STORED_MESSAGES_COUNTER = 'messages.stored';
+/** Hosts or sources kept in the write-side caches before they are dropped and reloaded on demand. */
+const MAX_CACHED_SOURCES = 200_000;
 
 interface HostState {
   id: number;
@@ -103,6 +105,9 @@ export class BatchWriter {
 
   /** Writes all items in one transaction; on error nothing of the batch is stored and caches are reloaded. */
   write(items: StoreItem[]): BatchResult {
+    // The caches mirror committed rows, so between batches they can be dropped and reloaded on
+    // demand: this keeps a collector that sees ever new sources (months of DHCP churn) bounded.
+    if (this.sources.size > MAX_CACHED_SOURCES || this.hosts.size > MAX_CACHED_SOURCES) this.forgetCaches();
     try {
       return this.runBatch.immediate(items);
     } catch (err) {

@@ -307,9 +307,16 @@ export class StorageWriter extends EventEmitter implements Sink {
 }
 
 function workerBackend(options: WriteServiceOptions, onMessage: (msg: FromWriter) => void, onFailure: (err: Error) => void): Backend {
-  // Node flags pass on to the worker, except those that only make sense for a main script (-e input).
-  const execArgv = process.execArgv.filter((a) => !a.startsWith('--input-type'));
-  const worker = new Worker(new URL('./write-worker.js', import.meta.url), { workerData: options, execArgv });
+  // Node flags pass on to the worker (--cpu-prof profiles it too), except those that only make sense
+  // for a main script (-e input); flags a worker refuses (--expose-gc, …) are dropped rather than fatal.
+  const url = new URL('./write-worker.js', import.meta.url);
+  let worker: Worker;
+  try {
+    worker = new Worker(url, { workerData: options, execArgv: process.execArgv.filter((a) => !a.startsWith('--input-type')) });
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ERR_WORKER_INVALID_EXEC_ARGV') throw err;
+    worker = new Worker(url, { workerData: options, execArgv: [] });
+  }
   let closedCleanly = false;
   const stopped = new Promise<void>((resolve) => {
     worker.on('exit', (code) => {
