@@ -8,6 +8,7 @@
 // time range, rows spread evenly over DAYS days in arrival order, hosts picked at random per row,
 // seq counting per boot. Text: realistic kernel lines; 'eth0' is in ~15% of them, 'segfault' ~0.5%,
 // 'panic' ~0.01% (so the full-text queries cover common, uncommon and rare words).
+import { prng } from '../src/sender/simulate.js';
 import { existsSync, statSync, unlinkSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { openDatabase } from '../src/receiver/store/database.js';
@@ -36,16 +37,6 @@ export interface GenResult {
   lastAt: number;
 }
 
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 export function hostAddress(h: number): string {
   return `10.0.${(h >> 8) & 255}.${h & 255}`;

@@ -5,7 +5,7 @@
 import type { KernelRecord } from '../netconsole/format.js';
 
 /** Small fast PRNG (mulberry32): reproducible runs, no dependency. */
-function prng(seed: number): () => number {
+export function prng(seed: number): () => number {
   let a = seed >>> 0;
   return () => {
     a = (a + 0x6d2b79f5) >>> 0;
