@@ -1,7 +1,7 @@
 // Shared helpers of the benchmark: starting a real `serve` process, child processes speaking a small
 // IPC protocol (load generator, do-nothing sink), /proc readings, statistics.
 import { fork, spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -97,6 +97,26 @@ export function cpuSecondsOf(pid: number): number {
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   // fields[0] is field 3 (state): utime is field 14, stime field 15.
   return (Number(fields[11]) + Number(fields[12])) / 100;
+}
+
+/** CPU seconds (user + system) per thread id of a process. */
+export function threadCpuOf(pid: number): Map<number, number> {
+  const out = new Map<number, number>();
+  for (const tid of readdirSync(`/proc/${pid}/task`)) {
+    try {
+      const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
+      const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      out.set(Number(tid), (Number(f[11]) + Number(f[12])) / 100);
+    } catch { /* the thread ended */ }
+  }
+  return out;
+}
+
+/** CPU used between two threadCpuOf() samples: by the main thread (tid = pid) and by the busiest other thread. */
+export function threadCpuDelta(pid: number, before: Map<number, number>, after: Map<number, number>): { main: number; busiestOther: number } {
+  let busiestOther = 0;
+  for (const [tid, sec] of after) if (tid !== pid) busiestOther = Math.max(busiestOther, sec - (before.get(tid) ?? 0));
+  return { main: (after.get(pid) ?? 0) - (before.get(pid) ?? 0), busiestOther };
 }
 
 /** Kernel UDP counters (system-wide): receive-buffer drops are where loopback loses datagrams. */

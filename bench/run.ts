@@ -20,7 +20,7 @@ import dgram from 'node:dgram';
 import Database from 'better-sqlite3';
 import WebSocket from 'ws';
 import {
-  Child, ROOT, cpuSecondsOf, figure, getJson, note, percentile, pollUntil, removeDir, rssOf, runCli, sleep,
+  Child, ROOT, cpuSecondsOf, threadCpuDelta, threadCpuOf, figure, getJson, note, percentile, pollUntil, removeDir, rssOf, runCli, sleep,
   startServe, tempDir, udpCounters, type Figure, type ServeProcess,
 } from './common.js';
 import type { LoadConfig, LoadResult } from './load.js';
@@ -102,6 +102,8 @@ export interface IngestRun {
   lost: number;
   lossPct: number;
   lossless: boolean;
+  /** CPU seconds of the collector's main (datagram) thread and of its busiest other thread (the storage worker). */
+  threadCpuSec: { main: number; busiestOther: number };
   /** ms from the last send until every record was stored and the tail was found by ?q= (null: not within 1 s). */
   searchableMs: number | null;
   /** Datagrams the collector's socket delivered (from /api/stats), and the kernel's receive-buffer drops (system-wide). */
@@ -128,6 +130,7 @@ async function ingestRun(srv: ServeProcess, stored: StoredCounter, load: Child, 
   const stats0 = await getJson(`${srv.http}/api/stats`);
   const udp0 = udpCounters();
   const cpu0 = cpuSecondsOf(srv.pid);
+  const threads0 = threadCpuOf(srv.pid);
   const res = await loadRun(load, { type: 'prepare', host: '127.0.0.1', port: srv.udpPort, sources: o.sources, rate: o.rate, count: o.count, maxMs: o.maxMs, tag, recordBytes: o.recordBytes, mode: o.mode, stamp: false } as LoadConfig & { type: string });
   // Lossless: every record stored AND the tail (last record of each source) found by the API
   // within 1 s of the last send.
@@ -153,6 +156,7 @@ async function ingestRun(srv: ServeProcess, stored: StoredCounter, load: Child, 
     if (n !== last) { last = n; stableSince = Date.now(); }
   }
   const cpu1 = cpuSecondsOf(srv.pid);
+  const threads1 = threadCpuOf(srv.pid);
   const udp1 = udpCounters();
   const stats1 = await getJson(`${srv.http}/api/stats`);
   const storedN = stored.read() - before;
@@ -162,6 +166,8 @@ async function ingestRun(srv: ServeProcess, stored: StoredCounter, load: Child, 
     lossPct: (100 * lost) / Math.max(1, res.sent), lossless: searchableMs !== null && lost === 0, searchableMs,
     received: stats1.datagrams - stats0.datagrams, kernelDrops: udp1.RcvbufErrors - udp0.RcvbufErrors,
     collectorCpuSec: cpu1 - cpu0, loaderTimedOut: res.timedOut,
+    // The storage worker is the busiest thread other than main (thread ids are stable within a serve).
+    threadCpuSec: threadCpuDelta(srv.pid, threads0, threads1),
   };
 }
 
@@ -210,7 +216,7 @@ async function partIngest(o: BenchOptions): Promise<{ rates: RateResult[]; lossl
       try {
         for (let i = 0; i < o.runs; i++) {
           const r = await ingestRun(srv, stored, load, { rate, count, sources: o.sources, recordBytes: 100, mode: 'plain', maxMs });
-          note(`ingest ${rate}/s run ${i + 1}: achieved ${r.achieved}/s, stored ${r.stored}/${r.sent} (loss ${r.lossPct.toFixed(2)}%), searchable ${r.searchableMs ?? '-'} ms, kernel drops ${r.kernelDrops}, collector CPU ${r.collectorCpuSec.toFixed(2)} s`);
+          note(`ingest ${rate}/s run ${i + 1}: achieved ${r.achieved}/s, stored ${r.stored}/${r.sent} (loss ${r.lossPct.toFixed(2)}%), searchable ${r.searchableMs ?? '-'} ms, kernel drops ${r.kernelDrops}, collector CPU ${r.collectorCpuSec.toFixed(2)} s (main ${r.threadCpuSec.main.toFixed(2)}, worker ${r.threadCpuSec.busiestOther.toFixed(2)})`);
           runs.push(r);
         }
       } finally {

@@ -32,7 +32,7 @@ export interface ReceiverOptions {
 export const DEFAULT_RECEIVER_OPTIONS: ReceiverOptions = {
   fragmentTimeoutMs: 800,
   legacyTimeoutMs: 800,
-  continuationTimeoutMs: 20,
+  continuationTimeoutMs: 5,
   reorderWindowMs: 1000,
   fragmentLimits: DEFAULT_FRAGMENT_LIMITS,
   maxFragmentBytesTotal: 32 * 1024 * 1024,

@@ -22,7 +22,7 @@ import { LiveHub } from '../web/live.js';
 import type { ReceiverStats } from '../web/types.js';
 
 /** The core's deadlines (≤ 1 s holds) are served by a poll at this period. */
-const POLL_MS = 10;
+const POLL_MS = 5;
 /** Per-source counters are written to the database this often. */
 const COUNTERS_MS = 5000;
 

@@ -18,7 +18,7 @@ export interface StorageWriterOptions {
   maxQueue?: number;
   /** Items per transaction at most (default 5 000). */
   batchSize?: number;
-  /** Longest an item waits before its batch is sent, in ms (default 10). */
+  /** Longest an item waits before its batch is sent while another batch is being written, in ms (default 10); an idle writer takes it at the end of the event-loop turn. */
   flushIntervalMs?: number;
   retention?: RetentionOptions;
   /** Write in a worker thread (default true); false writes on this thread, between events. */
@@ -76,6 +76,7 @@ export class StorageWriter extends EventEmitter implements Sink {
   private nextBatchId = 1;
   private ackedBatchId = 0;
   private timer: NodeJS.Timeout | null = null;
+  private soon: NodeJS.Immediate | null = null;
   private flushWaiters: { target: number; resolve: () => void; reject: (err: Error) => void }[] = [];
   private closing: Promise<void> | null = null;
   private failed: Error | null = null;
@@ -155,8 +156,22 @@ export class StorageWriter extends EventEmitter implements Sink {
     }
     this.pending.push(item);
     if (this.pending.length >= this.batchSize && this.inFlight.size < MAX_IN_FLIGHT) this.postBatch();
+    else if (this.inFlight.size === 0) this.postSoon();
     else if (!this.timer) this.timer = setTimeout(() => this.onTimer(), this.flushIntervalMs);
     return true;
+  }
+
+  /**
+   * Group commit: when the write side is idle, what arrived in this event-loop turn goes at the end
+   * of the turn instead of waiting for the timer; while a batch is being written, items gather for
+   * the next one. Low rates get low latency, high rates get large batches.
+   */
+  private postSoon(): void {
+    if (this.soon) return;
+    this.soon = setImmediate(() => {
+      this.soon = null;
+      if (this.pending.length > 0 && this.inFlight.size === 0 && !this.closing && !this.failed) this.postBatch();
+    });
   }
 
   /** Resolves when everything enqueued before this call is committed. */
@@ -179,6 +194,8 @@ export class StorageWriter extends EventEmitter implements Sink {
         } finally {
           if (this.timer) clearTimeout(this.timer);
           this.timer = null;
+          if (this.soon) clearImmediate(this.soon);
+          this.soon = null;
           this.backend.post({ type: 'close' });
           await this.backend.stopped;
         }
@@ -289,7 +306,8 @@ export class StorageWriter extends EventEmitter implements Sink {
       w.resolve();
       return false;
     });
-    if (this.pending.length > 0 && this.inFlight.size < MAX_IN_FLIGHT && (this.pending.length >= this.batchSize || !this.timer)) this.postBatch();
+    // Nothing left in flight: whatever gathered meanwhile goes now (group commit).
+    if (this.pending.length > 0 && this.inFlight.size < MAX_IN_FLIGHT && (this.pending.length >= this.batchSize || !this.timer || this.inFlight.size === 0)) this.postBatch();
   }
 
   /** The write side died: everything not committed is lost and counted; later items are dropped. */
