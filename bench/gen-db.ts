@@ -116,6 +116,8 @@ export function generate(o: GenOptions): GenResult {
     o.progress?.(id - 1, o.rows);
   }
   db.prepare('INSERT INTO hub_counters (name, value, updated_at) VALUES (?, ?, ?) ON CONFLICT (name) DO UPDATE SET value = excluded.value').run(STORED_MESSAGES_COUNTER, o.rows, endAt);
+  // Every row is indexed: record it, or the writer would index them all again when serve opens the file.
+  db.prepare('UPDATE fts_progress SET indexed_through = (SELECT max(id) FROM messages) WHERE id = 1').run();
   db.pragma('wal_checkpoint(TRUNCATE)');
   db.close();
   const seconds = (performance.now() - t0) / 1000;

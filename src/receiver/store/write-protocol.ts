@@ -19,7 +19,8 @@ export interface IncidentNotice {
 }
 
 export type ToWriter =
-  | { type: 'batch'; id: number; items: StoreItem[] }
+  /** `index`: index every stored row for full-text search before answering (flush). */
+  | { type: 'batch'; id: number; items: StoreItem[]; index?: boolean }
   | { type: 'emit-rows'; on: boolean }
   | { type: 'close' };
 

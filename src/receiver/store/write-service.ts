@@ -2,8 +2,9 @@
 // database (migrating it), writes each batch in one transaction, runs retention steps between
 // batches, and answers with what was stored.
 import { openDatabase, type Db } from './database.js';
-import { BatchWriter } from './batch-writer.js';
+import { BatchWriter, FTS_MAX_DELAY_MS } from './batch-writer.js';
 import { Retention } from './retention.js';
+import { startCheckpointer, type Checkpointer } from './checkpointer.js';
 import { describeDbError, errorMessage } from './errors.js';
 import type { FromWriter, IncidentNotice, ToWriter, WriteServiceOptions } from './write-protocol.js';
 import { IncidentDetector, type IncidentChange } from '../../netconsole/incidents.js';
@@ -19,6 +20,8 @@ export class WriteService {
   private emitRows: boolean;
   private detector: IncidentDetector | null = null;
   private incidents: IncidentsStore | null = null;
+  private ftsTimer: NodeJS.Timeout | null = null;
+  private checkpointer: Checkpointer | null = null;
 
   constructor(private readonly options: WriteServiceOptions, private readonly reply: (msg: FromWriter) => void) {
     this.emitRows = options.emitRows;
@@ -28,7 +31,10 @@ export class WriteService {
     try {
       const { db, migration } = openDatabase(this.options.dbPath, { migrationsDir: this.options.migrationsDir });
       this.db = db;
+      this.checkpointer = startCheckpointer(this.options.dbPath, (message) => process.emitWarning(`netconsole-hub: ${message} (the writer checkpoints by itself instead)`));
       this.writer = new BatchWriter(db);
+      // Rows a crash left unindexed (committed, their deferred indexing not yet run) become searchable.
+      this.writer.indexPending();
       this.retention = new Retention(db, this.options.retention ?? {});
       if (this.options.detectIncidents) {
         this.detector = new IncidentDetector();
@@ -38,6 +44,8 @@ export class WriteService {
       this.scheduleRetention();
       return true;
     } catch (err) {
+      this.checkpointer?.stop();
+      this.checkpointer = null;
       this.reply({ type: 'open-failed', message: describeDbError(this.options.dbPath, err).message });
       return false;
     }
@@ -57,13 +65,40 @@ export class WriteService {
       return;
     }
     try {
-      const { rows, events } = this.writer.write(msg.items);
+      const { rows, events } = this.writer.write(msg.items, msg.index === true, Date.now());
       this.reply({ type: 'stored', id: msg.id, messages: rows.length, events, items: msg.items.length, rows: this.emitRows ? rows : null });
       this.detect(rows);
     } catch (err) {
       this.reply({ type: 'batch-failed', id: msg.id, items: msg.items.length, message: describeDbError(this.options.dbPath, err).message });
     }
+    this.indexIfDue();
     this.scheduleRetention();
+  }
+
+  /**
+   * Deferred full-text indexing (BatchWriter.ftsDue): run it when due, after the batch was answered
+   * so the live stream does not wait for it; otherwise make sure a timer will.
+   */
+  private indexIfDue(): void {
+    const writer = this.writer;
+    if (!writer || this.closed || writer.ftsPending === 0) return;
+    if (!writer.ftsDue(Date.now())) {
+      this.ftsTimer ??= setTimeout(() => {
+        this.ftsTimer = null;
+        this.indexIfDue();
+      }, FTS_MAX_DELAY_MS);
+      return;
+    }
+    try {
+      writer.indexPending();
+    } catch (err) {
+      // Disk full and the like: the rows stay stored and are indexed by a later attempt.
+      process.emitWarning(`netconsole-hub full-text indexing failed (will retry): ${errorMessage(err)}`);
+      this.ftsTimer ??= setTimeout(() => {
+        this.ftsTimer = null;
+        this.indexIfDue();
+      }, FTS_MAX_DELAY_MS);
+    }
   }
 
   /** Runs one retention step after the current message, so a waiting batch goes first. */
@@ -74,6 +109,8 @@ export class WriteService {
       this.retentionScheduled = false;
       if (this.closed || !this.retention) return;
       try {
+        // The FTS delete trigger must only see indexed rows.
+        this.writer?.indexPending();
         const step = this.retention.step(Date.now());
         if (step.deleted > 0 || step.deletedEvents > 0) this.reply({ type: 'retention', deleted: step.deleted, deletedEvents: step.deletedEvents });
         if (step.more) this.scheduleRetention();
@@ -121,6 +158,16 @@ export class WriteService {
     if (this.closed) return;
     if (this.detector) this.saveIncidents(this.detector.flushAll(Date.now()));
     this.closed = true;
+    if (this.ftsTimer) clearTimeout(this.ftsTimer);
+    this.ftsTimer = null;
+    try {
+      // Leave nothing unindexed behind (the next open would catch up, but a reader should not wait).
+      this.writer?.indexPending();
+    } catch (err) {
+      process.emitWarning(`netconsole-hub full-text indexing at close failed (done at next start): ${errorMessage(err)}`);
+    }
+    this.checkpointer?.stop();
+    this.checkpointer = null;
     try {
       this.db?.close();
     } finally {

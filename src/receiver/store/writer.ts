@@ -174,10 +174,12 @@ export class StorageWriter extends EventEmitter implements Sink {
     });
   }
 
-  /** Resolves when everything enqueued before this call is committed. */
+  /** Resolves when everything enqueued before this call is committed and searchable. */
   flush(): Promise<void> {
     if (this.failed) return Promise.reject(this.failed);
-    while (this.pending.length > 0) this.postBatch();
+    // The last batch (empty if nothing is pending) also indexes whatever full-text indexing deferred.
+    do this.postBatch(true);
+    while (this.pending.length > 0);
     const target = this.nextBatchId - 1;
     if (target <= this.ackedBatchId) return Promise.resolve();
     return new Promise((resolve, reject) => this.flushWaiters.push({ target, resolve, reject }));
@@ -246,7 +248,7 @@ export class StorageWriter extends EventEmitter implements Sink {
     this.pending.push({ kind: 'hub-counters', at: Date.now(), counters });
   }
 
-  private postBatch(): void {
+  private postBatch(index = false): void {
     this.appendDropCounters();
     const items = this.pending.length <= this.batchSize ? this.pending : this.pending.slice(0, this.batchSize);
     this.pending = items === this.pending ? [] : this.pending.slice(items.length);
@@ -255,7 +257,7 @@ export class StorageWriter extends EventEmitter implements Sink {
     this.pendingBounded -= bounded;
     const id = this.nextBatchId++;
     this.inFlight.set(id, bounded);
-    this.backend.post({ type: 'batch', id, items });
+    this.backend.post({ type: 'batch', id, items, index: index && this.pending.length === 0 });
   }
 
   /**
