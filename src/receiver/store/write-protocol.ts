@@ -1,6 +1,7 @@
 // Messages between StorageWriter (main thread) and the write service (worker thread or inline).
 import type { MigrationResult } from './migrate.js';
-import type { RetentionOptions, StoreItem, StoredMessage } from './types.js';
+import type { EncodedItem } from './batch-codec.js';
+import type { RetentionOptions, StoredMessage } from './types.js';
 
 export interface WriteServiceOptions {
   dbPath: string;
@@ -20,7 +21,7 @@ export interface IncidentNotice {
 
 export type ToWriter =
   /** `index`: index every stored row for full-text search before answering (flush). */
-  | { type: 'batch'; id: number; items: StoreItem[]; index?: boolean }
+  | { type: 'batch'; id: number; items: EncodedItem[]; index?: boolean }
   | { type: 'emit-rows'; on: boolean }
   | { type: 'close' };
 

@@ -4,6 +4,7 @@
 import { openDatabase, type Db } from './database.js';
 import { BatchWriter, FTS_MAX_DELAY_MS } from './batch-writer.js';
 import { Retention } from './retention.js';
+import { decodeItems } from './batch-codec.js';
 import { startCheckpointer, type Checkpointer } from './checkpointer.js';
 import { describeDbError, errorMessage } from './errors.js';
 import type { FromWriter, IncidentNotice, ToWriter, WriteServiceOptions } from './write-protocol.js';
@@ -65,7 +66,7 @@ export class WriteService {
       return;
     }
     try {
-      const { rows, events } = this.writer.write(msg.items, msg.index === true, Date.now());
+      const { rows, events } = this.writer.write(decodeItems(msg.items), msg.index === true, Date.now());
       this.reply({ type: 'stored', id: msg.id, messages: rows.length, events, items: msg.items.length, rows: this.emitRows ? rows : null });
       this.detect(rows);
     } catch (err) {

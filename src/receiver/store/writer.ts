@@ -7,6 +7,7 @@ import { Worker } from 'node:worker_threads';
 import type { LogRecord, SeqEvent, Sink } from '../../netconsole/types.js';
 import { StoreError } from './errors.js';
 import { WriteService } from './write-service.js';
+import { encodeItems } from './batch-codec.js';
 import type { FromWriter, IncidentNotice, ToWriter, WriteServiceOptions } from './write-protocol.js';
 import type { DropReason, RetentionOptions, StoreItem, StoredMessage, WriterStats } from './types.js';
 import type { MigrationResult } from './migrate.js';
@@ -257,7 +258,7 @@ export class StorageWriter extends EventEmitter implements Sink {
     this.pendingBounded -= bounded;
     const id = this.nextBatchId++;
     this.inFlight.set(id, bounded);
-    this.backend.post({ type: 'batch', id, items, index: index && this.pending.length === 0 });
+    this.backend.post({ type: 'batch', id, items: encodeItems(items), index: index && this.pending.length === 0 });
   }
 
   /**
