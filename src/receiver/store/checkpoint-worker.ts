@@ -2,9 +2,11 @@
 // PASSIVE WAL checkpoint on a timer, and on 'close' its connection closed before it says so.
 import { parentPort, workerData } from 'node:worker_threads';
 import Database from 'better-sqlite3';
+import { lowerThisThreadPriority } from './thread-priority.js';
 
 const { dbPath, done, everyMs } = workerData as { dbPath: string; done: Int32Array; everyMs: number };
 const port = parentPort!;
+lowerThisThreadPriority();
 
 function finish(): void {
   Atomics.store(done, 0, 1);

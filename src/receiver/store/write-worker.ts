@@ -3,10 +3,12 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { WriteService } from './write-service.js';
 import type { FromWriter, ToWriter, WriteServiceOptions } from './write-protocol.js';
+import { lowerThisThreadPriority } from './thread-priority.js';
 
 const port = parentPort;
 if (!port) throw new Error('write-worker.js must run as a worker thread');
 
+lowerThisThreadPriority();
 const service = new WriteService(workerData as WriteServiceOptions, (msg: FromWriter) => port.postMessage(msg));
 if (service.open()) {
   const retentionTimer = setInterval(() => service.tick(), 1000);
