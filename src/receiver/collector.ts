@@ -52,6 +52,8 @@ export interface CollectorOptions {
   maxSources?: number;
   /** In-flight fragment bytes per source (the oldest set is stored as partial beyond it). */
   maxFragmentBytes?: number;
+  /** Write on this thread instead of a worker (in-process measurements: one heap holds everything). */
+  inlineStorage?: boolean;
 }
 
 export class Collector {
@@ -116,7 +118,7 @@ export class Collector {
   }
 
   static async start(opts: CollectorOptions): Promise<Collector> {
-    const writer = await StorageWriter.open({ dbPath: opts.dbPath, retention: opts.retention, detectIncidents: true });
+    const writer = await StorageWriter.open({ dbPath: opts.dbPath, retention: opts.retention, detectIncidents: true, worker: !opts.inlineStorage });
     const c = new Collector(writer, opts);
     const raw = opts.capture === 'raw';
     try {
