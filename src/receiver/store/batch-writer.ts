@@ -6,7 +6,7 @@ import type { Statement, Transaction } from 'better-sqlite3';
 import type { Db } from './database.js';
 import type { LogRecord, SeqEvent, Format } from '../../netconsole/types.js';
 import type { CountersSnapshot, HubCountersSnapshot, HostNameItem, StoreItem, StoredMessage } from './types.js';
-import { CounterTotals, sourceCounterColumns } from './counter-totals.js';
+import { addToOther, CounterTotals, SOURCE_COUNTER_COLUMNS, splitSourceCounters } from './counter-totals.js';
 
 /** hub_counters row holding the exact number of stored messages (kept by the writer and retention). */
 export const STORED_MESSAGES_COUNTER = 'messages.stored';
@@ -63,7 +63,6 @@ export class BatchWriter {
   private readonly hostsById = new Map<number, HostState>();
   private readonly sources = new Map<string, SourceState>();
   private readonly boots = new Map<number, BootState>();
-  private readonly sourceCounters = new CounterTotals();
   private readonly hubCounters = new CounterTotals();
   private readonly st: Record<string, Statement>;
   private readonly runBatch: Transaction<(items: StoreItem[]) => BatchResult>;
@@ -90,12 +89,13 @@ export class BatchWriter {
       // One statement per batch: a per-row FTS insert (or trigger) is several times slower.
       indexFrom: p('INSERT INTO messages_fts (rowid, text) SELECT id, text FROM messages WHERE id >= ?'),
       insertEvent: p('INSERT INTO seq_events (host_id, source_id, boot_id, type, at, seq_from, seq_to, detail) VALUES (?, ?, ?, ?, ?, ?, ?, ?)'),
-      sourceCountersRow: p('SELECT datagrams, bytes, bad_packets, checksum_errors, evictions, dropped, other FROM source_counters WHERE source_id = ?'),
-      upsertSourceCounters: p(
-        'INSERT INTO source_counters (source_id, datagrams, bytes, bad_packets, checksum_errors, evictions, dropped, other, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ' +
-          'ON CONFLICT (source_id) DO UPDATE SET datagrams = excluded.datagrams, bytes = excluded.bytes, bad_packets = excluded.bad_packets, ' +
-          'checksum_errors = excluded.checksum_errors, evictions = excluded.evictions, dropped = excluded.dropped, other = excluded.other, updated_at = excluded.updated_at',
+      // Increments: the columns add up in SQL; `other` (rare: counters without a column) is merged in JS.
+      addSourceCounters: p(
+        `INSERT INTO source_counters (source_id, ${SOURCE_COUNTER_COLUMNS.join(', ')}, other, updated_at) VALUES (?, ${SOURCE_COUNTER_COLUMNS.map(() => '?').join(', ')}, '{}', ?) ` +
+          `ON CONFLICT (source_id) DO UPDATE SET ${SOURCE_COUNTER_COLUMNS.map((c) => `${c} = ${c} + excluded.${c}`).join(', ')}, updated_at = excluded.updated_at`,
       ),
+      sourceCountersOther: p('SELECT other FROM source_counters WHERE source_id = ?'),
+      setSourceCountersOther: p('UPDATE source_counters SET other = ? WHERE source_id = ?'),
       hubCounter: p('SELECT value FROM hub_counters WHERE name = ?'),
       upsertHubCounter: p('INSERT INTO hub_counters (name, value, updated_at) VALUES (?, ?, ?) ON CONFLICT (name) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at'),
       addHubCounter: p('INSERT INTO hub_counters (name, value, updated_at) VALUES (?, ?, ?) ON CONFLICT (name) DO UPDATE SET value = value + excluded.value, updated_at = excluded.updated_at'),
@@ -122,7 +122,7 @@ export class BatchWriter {
     this.hostsById.clear();
     this.sources.clear();
     this.boots.clear();
-    // Counter totals stay: they hold bases from committed rows plus the latest snapshots (totals
+    // Hub counter totals stay: they hold bases from committed rows plus the latest snapshots (totals
     // themselves), so the next snapshot still yields the right lifetime totals; reloading the base
     // from the database would count the last committed snapshot twice.
   }
@@ -285,12 +285,12 @@ export class BatchWriter {
 
   private writeSourceCounters(c: CountersSnapshot): void {
     const src = this.source(c.source, 'extended', c.at);
-    const totals = this.sourceCounters.apply(String(src.id), c.counters, () => {
-      const row = this.st.sourceCountersRow.get(src.id) as Record<string, number | string> | undefined;
-      return row ? sourceCounterColumns.fromRow(row) : {};
-    });
-    const cols = sourceCounterColumns.toRow(totals);
-    this.st.upsertSourceCounters.run(src.id, cols.datagrams, cols.bytes, cols.bad_packets, cols.checksum_errors, cols.evictions, cols.dropped, cols.other, c.at);
+    const { columns, other } = splitSourceCounters(c.counters);
+    this.st.addSourceCounters.run(src.id, ...columns, c.at);
+    if (other) {
+      const row = this.st.sourceCountersOther.get(src.id) as { other: string } | undefined;
+      this.st.setSourceCountersOther.run(addToOther(row?.other, other), src.id);
+    }
   }
 
   private writeHubCounters(c: HubCountersSnapshot): void {
