@@ -12,6 +12,8 @@ import { addToOther, CounterTotals, SOURCE_COUNTER_COLUMNS, splitSourceCounters 
 export const STORED_MESSAGES_COUNTER = 'messages.stored';
 /** Hosts or sources kept in the write-side caches before they are dropped and reloaded on demand. */
 const MAX_CACHED_SOURCES = 200_000;
+/** Cache entries untouched for a whole period of this length are dropped (so idle sources cost nothing here). */
+const CACHE_SWEEP_MS = 4000;
 
 interface HostState {
   id: number;
@@ -20,6 +22,8 @@ interface HostState {
   currentBootId: number | null;
   maxBootNumber: number;
   lastSeen: number;
+  /** Sweep generation of its last use. */
+  used?: number;
 }
 
 interface BootState {
@@ -28,6 +32,8 @@ interface BootState {
   firstSeq: number | null;
   reason: 'first' | 'reboot';
   release: string | null;
+  /** Sweep generation of its last use. */
+  used?: number;
 }
 
 interface SourceState {
@@ -36,6 +42,8 @@ interface SourceState {
   format: Format;
   bootId: number | null;
   lastSeen: number;
+  /** Sweep generation of its last use. */
+  used?: number;
 }
 
 export interface BatchResult {
@@ -64,10 +72,14 @@ export class BatchWriter {
   private readonly sources = new Map<string, SourceState>();
   private readonly boots = new Map<number, BootState>();
   private readonly hubCounters = new CounterTotals();
+  /** Incremented by each sweep; entries whose `used` is older were not touched since the previous one. */
+  private generation = 0;
+  private sweptAt = Date.now();
   private readonly st: Record<string, Statement>;
   private readonly runBatch: Transaction<(items: StoreItem[]) => BatchResult>;
 
-  constructor(db: Db) {
+  /** `cacheSweepMs`: how long a cache entry may stay unused before a sweep drops it (tests shorten it). */
+  constructor(db: Db, private readonly cacheSweepMs = CACHE_SWEEP_MS) {
     const p = (sql: string) => db.prepare(sql);
     this.st = {
       hostByAddress: p('SELECT id, address, name, current_boot_id AS currentBootId, last_seen AS lastSeen, (SELECT coalesce(max(number), 0) FROM boots b WHERE b.host_id = hosts.id) AS maxBootNumber FROM hosts WHERE address = ?'),
@@ -108,6 +120,11 @@ export class BatchWriter {
     // The caches mirror committed rows, so between batches they can be dropped and reloaded on
     // demand: this keeps a collector that sees ever new sources (months of DHCP churn) bounded.
     if (this.sources.size > MAX_CACHED_SOURCES || this.hosts.size > MAX_CACHED_SOURCES) this.forgetCaches();
+    const now = Date.now();
+    if (now - this.sweptAt >= this.cacheSweepMs) {
+      this.sweptAt = now;
+      this.sweepCaches();
+    }
     try {
       return this.runBatch.immediate(items);
     } catch (err) {
@@ -125,6 +142,23 @@ export class BatchWriter {
     // Hub counter totals stay: they hold bases from committed rows plus the latest snapshots (totals
     // themselves), so the next snapshot still yields the right lifetime totals; reloading the base
     // from the database would count the last committed snapshot twice.
+  }
+
+  /** Entries in the write-side caches (metrics, tests). */
+  cacheSizes(): { hosts: number; sources: number; boots: number } {
+    return { hosts: this.hosts.size, sources: this.sources.size, boots: this.boots.size };
+  }
+
+  /** Drops the entries not used since the previous sweep. */
+  private sweepCaches(): void {
+    const g = this.generation++;
+    for (const [address, h] of this.hosts) {
+      if (h.used === g) continue;
+      this.hosts.delete(address);
+      this.hostsById.delete(h.id);
+    }
+    for (const [address, s] of this.sources) if (s.used !== g) this.sources.delete(address);
+    for (const [id, b] of this.boots) if (b.used !== g) this.boots.delete(id);
   }
 
   private writeItems(items: StoreItem[]): BatchResult {
@@ -181,6 +215,7 @@ export class BatchWriter {
       this.hostsById.set(h.id, h);
     }
     if (at > h.lastSeen) h.lastSeen = at;
+    h.used = this.generation;
     return h;
   }
 
@@ -200,6 +235,7 @@ export class BatchWriter {
       this.host(hostAddressOf(address), at);
     }
     if (at > s.lastSeen) s.lastSeen = at;
+    s.used = this.generation;
     return s;
   }
 
@@ -209,13 +245,14 @@ export class BatchWriter {
       b = this.st.bootById.get(id) as BootState;
       this.boots.set(id, b);
     }
+    b.used = this.generation;
     return b;
   }
 
   private startBoot(host: HostState, reason: 'first' | 'reboot', at: number, firstSeq: number | null, release: string | null): BootState {
     const number = host.maxBootNumber + 1;
     const id = Number(this.st.insertBoot.run(host.id, number, at, firstSeq, reason, release).lastInsertRowid);
-    const b: BootState = { id, number, firstSeq, reason, release };
+    const b: BootState = { id, number, firstSeq, reason, release, used: this.generation };
     this.boots.set(id, b);
     host.maxBootNumber = number;
     host.currentBootId = id;
