@@ -42,7 +42,9 @@ function configureWriter(db: Db): void {
   db.pragma('synchronous = NORMAL');
   db.pragma('busy_timeout = 5000');
   db.pragma('temp_store = MEMORY');
-  db.pragma('cache_size = -32000');
+  // 16 MB of page cache (the readers keep SQLite's default 2 MB each): enough for the indexes a batch
+  // touches; it was 32 MB, which a collector with many sources fills and keeps (issue 7: memory).
+  db.pragma('cache_size = -16000');
 }
 
 /**
