@@ -76,7 +76,11 @@ async function collector(n: number, idleSec: number, inline: boolean): Promise<v
     const t0 = Date.now();
     while (c.writer.stats().written < n && Date.now() - t0 < 120_000) await sleep(100);
     const active = await measure();
-    await sleep(idleSec * 1000);
+    // RSS through the idle period (without forcing a GC: what V8 returns by itself), to stderr.
+    for (let t = 0; t < idleSec; t += 5) {
+      await sleep(Math.min(5, idleSec - t) * 1000);
+      console.error(`idle ${Math.min(t + 5, idleSec)} s: RSS ${(process.memoryUsage().rss / 1e6).toFixed(1)} MB`);
+    }
     const idle = await measure();
     console.log(JSON.stringify({
       part: inline ? 'inline' : 'collector', sources: n, stored: c.writer.stats().written, idleSec,
