@@ -417,3 +417,22 @@ test('normaliseFrame strips offsets, modules, addresses, compiler suffixes; drop
   assert.equal(normaliseFrame(' <TASK>'), null);
   assert.equal(normaliseFrame('RIP: 0033:0x47b7a0'), null);
 });
+
+test('an idle stream with nothing open, watched or remembered is forgotten; one with incidents is kept', () => {
+  const d = new IncidentDetector({ silenceMs: 60_000, forgetIdleMs: 600_000 });
+  d.push('idle', rec('eth0: link up'), 1000);
+  d.push('crashed', rec('Kernel panic - not syncing: x'), 1000);
+  d.push('crashed', rec('---[ end Kernel panic - not syncing: x ]---'), 1000);
+  assert.equal(d.streamCount, 2);
+  d.poll(100_000);
+  assert.equal(d.streamCount, 2, 'not idle long enough');
+  const later = d.poll(601_000);
+  assert.deepEqual(later, []);
+  assert.equal(d.streamCount, 1, 'the idle stream is forgotten; the one whose incident may still learn next_boot stays');
+  // The forgotten stream starts afresh: no context from before its silence.
+  const ch = d.push('idle', rec('Kernel panic - not syncing: y'), 602_000);
+  assert.deepEqual(ch.map((c) => [c.change, c.incident.context_before]), [['open', []]]);
+  // The kept one still learns its next boot.
+  const rb = d.onReboot('crashed', 603_000, 2);
+  assert.deepEqual(rb.map((c) => [c.change, c.incident.next_boot]), [['update', 2]]);
+});

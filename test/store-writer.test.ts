@@ -109,8 +109,9 @@ test('a restart continues ids, boots and counter totals', async (t) => {
   w.record(rec(A, 2, 'first run two', 11));
   w.event(reboot(A, 12, 2, 0));
   w.record(rec(A, 0, 'first run after reboot', 12));
+  // Counter snapshots are increments: these two add up to 10 datagrams.
   w.enqueue({ kind: 'counters', source: A, at: 12, counters: { datagrams: 5, bytes: 500, badPackets: 1, fragments: 2 } });
-  w.enqueue({ kind: 'counters', source: A, at: 13, counters: { datagrams: 10, bytes: 1000, badPackets: 1, fragments: 4 } });
+  w.enqueue({ kind: 'counters', source: A, at: 13, counters: { datagrams: 5, bytes: 500, fragments: 2 } });
   await w.close();
 
   w = track(await StorageWriter.open({ dbPath: path }));
@@ -132,16 +133,19 @@ test('a restart continues ids, boots and counter totals', async (t) => {
   r.close();
 });
 
-test('a counter that goes down within a run is taken as a reset, not a loss', async (t) => {
+test('source counter increments add up; a hub counter that goes down within a run is taken as a reset', async (t) => {
   const { path, track } = tempDb(t);
   const w = track(await StorageWriter.open({ dbPath: path, worker: false }));
-  w.enqueue({ kind: 'counters', source: '10.9.9.9:1', at: 1, counters: { datagrams: 7 } });
-  w.enqueue({ kind: 'counters', source: '10.9.9.9:1', at: 2, counters: { datagrams: 2 } });
+  w.enqueue({ kind: 'counters', source: '10.9.9.9:1', at: 1, counters: { datagrams: 7, custom: 1 } });
+  w.enqueue({ kind: 'counters', source: '10.9.9.9:1', at: 2, counters: { datagrams: 2, bytes: -5, dropped: Number.NaN, custom: 2.9 } });
   w.enqueue({ kind: 'hub-counters', at: 2, counters: { 'udp.errors': 4 } });
+  w.enqueue({ kind: 'hub-counters', at: 3, counters: { 'udp.errors': 1 } });
   await w.close();
   const r = StoreReader.open(path);
   assert.equal(r.stats().datagrams, 9);
-  assert.equal(r.stats().hub['udp.errors'], 4);
+  const row = r.db.prepare('SELECT bytes, dropped, other, updated_at FROM source_counters').get();
+  assert.deepEqual(row, { bytes: 0, dropped: 0, other: JSON.stringify({ custom: 3 }), updated_at: 2 }, 'bad values count 0; other counters add up too');
+  assert.equal(r.stats().hub['udp.errors'], 5);
   r.close();
 });
 

@@ -110,6 +110,11 @@ export interface IncidentDetectorOptions {
   maxRemembered: number;
   /** A report seen again through another stream of the same host within this long is a duplicate. */
   dedupeMs: number;
+  /**
+   * A stream quiet this long with nothing open, watched or remembered is forgotten (its context lines
+   * and release); it starts afresh when it speaks again. Idle senders then cost nothing here.
+   */
+  forgetIdleMs: number;
 }
 
 export const DEFAULT_INCIDENT_OPTIONS: IncidentDetectorOptions = {
@@ -121,7 +126,11 @@ export const DEFAULT_INCIDENT_OPTIONS: IncidentDetectorOptions = {
   maxHosts: 4096,
   maxRemembered: 16,
   dedupeMs: 30_000,
+  forgetIdleMs: 600_000,
 };
+
+/** poll() looks for streams to forget at most this often (a scan of every stream). */
+const FORGET_SCAN_MS = 10_000;
 
 type Phase = 'body' | 'trace' | 'trailing';
 
@@ -282,6 +291,7 @@ export class IncidentDetector {
   /** Recently opened reports by host, to recognise one crash arriving through two targets. */
   private readonly recentByHost = new Map<string, Fingerprint[]>();
   private counter = 0;
+  private forgetScanAt = -Infinity;
 
   constructor(options: Partial<IncidentDetectorOptions> = {}) {
     this.opts = { ...DEFAULT_INCIDENT_OPTIONS, ...options };
@@ -330,8 +340,29 @@ export class IncidentDetector {
       }
       this.updatePending(host, st);
     }
+    if (now - this.forgetScanAt >= FORGET_SCAN_MS) {
+      this.forgetScanAt = now;
+      this.forgetIdle(now);
+    }
     return out;
   }
+
+  /** Drops idle streams that hold nothing but context, and fingerprints long past matching. */
+  private forgetIdle(now: number): void {
+    for (const [key, st] of this.hosts) {
+      if (st.open || st.watching.length > 0 || st.recent.length > 0 || now - st.lastSeen < this.opts.forgetIdleMs) continue;
+      this.hosts.delete(key);
+      this.pending.delete(key);
+    }
+    for (const [host, list] of this.recentByHost) {
+      // (generously past dedupeMs: `at` is the record's time, not poll's)
+      while (list.length > 0 && now - list[0].at > this.opts.forgetIdleMs) list.shift();
+      if (list.length === 0) this.recentByHost.delete(host);
+    }
+  }
+
+  /** Streams tracked right now (metrics, tests). */
+  get streamCount(): number { return this.hosts.size; }
 
   /** The earliest time poll() has something to do, or null. */
   nextDeadline(): number | null {

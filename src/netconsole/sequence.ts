@@ -2,9 +2,11 @@
 // classified on arrival. A hole is only reported as a `gap` once it has stayed open for the
 // reorder window, so a late record that fills it yields `reorder`, not a false gap.
 //
-// Compact on purpose (≤ ~1 KB per source): a bitmap of the last WINDOW seqs answers "seen
-// before?", and the ts of the boot's first few records tells a replay of the same boot's ring
-// buffer (same seq, same ts: duplicates) from a reboot (seq falls back, ts differs).
+// Compact on purpose: an idle source must cost little (issue 7: 65 536 sources). A WINDOW-bit
+// bitmap of the last seqs answers "seen before?", but only while the stream has a hole in the window:
+// in order, the seen seqs are just the run (lastGap, maxSeq], and no bitmap is kept. The ts of the
+// boot's first few records tells a replay of the same boot's ring buffer (same seq, same ts:
+// duplicates) from a reboot (seq falls back, ts differs).
 
 const WINDOW = 1024;
 const FIRST_KEEP = 8;
@@ -28,23 +30,31 @@ interface Hole { from: number; to: number; deadline: number }
 export interface GapReport { from: number; to: number }
 
 export class SequenceTracker {
-  private started = false;
+  /** -1: nothing seen yet (seqs are never negative). */
   private maxSeq = -1;
   private tsOfMax = 0;
-  /** Ring bitmap: bit (seq mod WINDOW) is set when seq was seen; valid for maxSeq - WINDOW < seq ≤ maxSeq. */
-  private seen = new Uint8Array(WINDOW / 8);
-  private firstSeqs: number[] = [];
-  private firstTs: number[] = [];
-  private holes: Hole[] = [];
+  /**
+   * Highest seq known missing (skipped by the stream); every seq in (lastGap, maxSeq] was seen.
+   * While `seen` is null that is all there is to know about the window.
+   */
+  private lastGap = -1;
+  /** Ring bitmap while the window has holes: bit (seq mod WINDOW) set when seq was seen; valid for maxSeq - WINDOW < seq ≤ maxSeq. */
+  private seen: Uint8Array | null = null;
+  /** The boot's first record, and the next FIRST_KEEP - 1 as [seq, ts, seq, ts, ...] (null until there are any). */
+  private firstSeq = 0;
+  private firstTs = 0;
+  private moreFirsts: number[] | null = null;
+  /** Open holes, oldest first (null when none). */
+  private holes: Hole[] | null = null;
   /** After a ring-buffer replay, seqs up to this are duplicates. */
   private replayUntil = -1;
 
   constructor(private readonly reorderWindowMs: number) {}
 
-  nextDeadline(): number | null { return this.holes.length ? this.holes[0].deadline : null; }
+  nextDeadline(): number | null { return this.holes ? this.holes[0].deadline : null; }
 
   observe(seq: number, tsUsec: number, now: number, gaps: (g: GapReport) => void): SeqObservation {
-    if (!this.started) { this.startBoot(seq, tsUsec); return { verdict: 'first' }; }
+    if (this.maxSeq < 0) { this.startBoot(seq, tsUsec); return { verdict: 'first' }; }
     if (seq > this.maxSeq) {
       if (tsUsec + TS_REGRESSION_USEC < this.tsOfMax) return this.reboot(seq, tsUsec, gaps);
       if (seq <= this.replayUntil) { this.advance(seq, tsUsec); return { verdict: 'duplicate' }; }
@@ -57,8 +67,8 @@ export class SequenceTracker {
       if (this.isSeen(seq)) return { verdict: 'duplicate' };
       if (this.fillHole(seq)) { this.markSeen(seq); return { verdict: 'reorder' }; }
       // Just before the first record we tracked, and older: it was overtaken on the way.
-      const first = this.firstSeqs[0];
-      if (seq < first && first - seq <= EARLY_SLACK && tsUsec <= this.firstTs[0]) {
+      const first = this.firstSeq;
+      if (seq < first && first - seq <= EARLY_SLACK && tsUsec <= this.firstTs) {
         this.markSeen(seq);
         return { verdict: 'reorder' };
       }
@@ -66,8 +76,8 @@ export class SequenceTracker {
       if (seq <= this.replayUntil) return { verdict: 'duplicate' };
     }
     // Far behind: the same boot replaying its ring buffer, or a new boot.
-    const k = this.firstSeqs.indexOf(seq);
-    if (k >= 0 && tsUsec > 0 && this.firstTs[k] === tsUsec) {
+    const ts = this.firstTsOf(seq);
+    if (ts !== undefined && tsUsec > 0 && ts === tsUsec) {
       this.replayUntil = this.maxSeq;
       return { verdict: 'duplicate' };
     }
@@ -77,16 +87,18 @@ export class SequenceTracker {
 
   /** Reports holes whose reorder window has passed. */
   expire(now: number, gaps: (g: GapReport) => void): void {
-    while (this.holes.length && this.holes[0].deadline <= now) {
+    while (this.holes && this.holes[0].deadline <= now) {
       const h = this.holes.shift() as Hole;
+      if (this.holes.length === 0) this.holes = null;
       gaps({ from: h.from, to: h.to });
     }
   }
 
   /** Reports every open hole (shutdown). */
   drain(gaps: (g: GapReport) => void): void {
-    for (const h of this.holes) gaps({ from: h.from, to: h.to });
-    this.holes = [];
+    const holes = this.holes;
+    this.holes = null;
+    if (holes) for (const h of holes) gaps({ from: h.from, to: h.to });
   }
 
   private reboot(seq: number, tsUsec: number, gaps: (g: GapReport) => void): SeqObservation {
@@ -97,50 +109,97 @@ export class SequenceTracker {
   }
 
   private startBoot(seq: number, tsUsec: number): void {
-    this.started = true;
     this.maxSeq = seq;
     this.tsOfMax = tsUsec;
-    this.seen.fill(0);
-    this.markSeen(seq);
-    this.firstSeqs = [seq];
-    this.firstTs = [tsUsec];
-    this.holes = [];
+    this.lastGap = seq - 1;
+    this.seen = null;
+    this.firstSeq = seq;
+    this.firstTs = tsUsec;
+    this.moreFirsts = null;
+    this.holes = null;
     this.replayUntil = -1;
   }
 
   private advance(seq: number, tsUsec: number): void {
-    // Forget the seqs that fall out of the window as it moves up to `seq`.
-    if (seq - this.maxSeq >= WINDOW) this.seen.fill(0);
-    else for (let s = this.maxSeq + 1; s < seq; s++) this.clearSeen(s);
-    this.markSeen(seq);
+    if (seq > this.maxSeq + 1) {
+      // Seqs skipped on the way up to `seq` are unseen; those that fall out of the window are forgotten.
+      if (this.seen === null && seq - this.maxSeq < WINDOW) this.materialize();
+      if (this.seen !== null) {
+        if (seq - this.maxSeq >= WINDOW) this.seen.fill(0);
+        else for (let s = this.maxSeq + 1; s < seq; s++) this.clearSeen(s);
+      }
+      this.lastGap = seq - 1;
+    }
     this.maxSeq = seq;
     this.tsOfMax = Math.max(this.tsOfMax, tsUsec);
-    if (this.firstSeqs.length < FIRST_KEEP) { this.firstSeqs.push(seq); this.firstTs.push(tsUsec); }
+    if (this.seen !== null) {
+      this.markSeen(seq);
+      // The window has moved past every seq ever missing: the run says it all again.
+      if (this.holes === null && seq - WINDOW >= this.lastGap) this.seen = null;
+    }
+    const more = this.moreFirsts;
+    if (more === null) this.moreFirsts = [seq, tsUsec];
+    else if (more.length < 2 * (FIRST_KEEP - 1)) more.push(seq, tsUsec);
+  }
+
+  /** ts of one of the boot's first records, by seq. */
+  private firstTsOf(seq: number): number | undefined {
+    if (seq === this.firstSeq) return this.firstTs;
+    const more = this.moreFirsts;
+    if (more !== null) for (let i = 0; i < more.length; i += 2) if (more[i] === seq) return more[i + 1];
+    return undefined;
   }
 
   private openHole(from: number, to: number, now: number, gaps: (g: GapReport) => void): void {
-    if (this.holes.length >= MAX_HOLES) {
-      const h = this.holes.shift() as Hole;
+    const holes = (this.holes ??= []);
+    if (holes.length >= MAX_HOLES) {
+      const h = holes.shift() as Hole;
       gaps({ from: h.from, to: h.to });
     }
-    this.holes.push({ from, to, deadline: now + this.reorderWindowMs });
+    holes.push({ from, to, deadline: now + this.reorderWindowMs });
   }
 
   /** Removes seq from an open hole (splitting it); true if it was missing. */
   private fillHole(seq: number): boolean {
-    for (let i = 0; i < this.holes.length; i++) {
-      const h = this.holes[i];
+    const holes = this.holes;
+    if (holes === null) return false;
+    for (let i = 0; i < holes.length; i++) {
+      const h = holes[i];
       if (seq < h.from || seq > h.to) continue;
       const parts: Hole[] = [];
       if (h.from < seq) parts.push({ from: h.from, to: seq - 1, deadline: h.deadline });
       if (seq < h.to) parts.push({ from: seq + 1, to: h.to, deadline: h.deadline });
-      this.holes.splice(i, 1, ...parts);
+      holes.splice(i, 1, ...parts);
+      if (holes.length === 0) this.holes = null;
       return true;
     }
     return false;
   }
 
-  private isSeen(seq: number): boolean { const i = seq & (WINDOW - 1); return (this.seen[i >> 3] & (1 << (i & 7))) !== 0; }
-  private markSeen(seq: number): void { const i = seq & (WINDOW - 1); this.seen[i >> 3] |= 1 << (i & 7); }
-  private clearSeen(seq: number): void { const i = seq & (WINDOW - 1); this.seen[i >> 3] &= ~(1 << (i & 7)); }
+  /** The bitmap of the run (lastGap, maxSeq], for a window about to get a hole. */
+  private materialize(): void {
+    const seen = new Uint8Array(WINDOW / 8);
+    this.seen = seen;
+    for (let s = Math.max(this.lastGap + 1, this.maxSeq - WINDOW + 1); s <= this.maxSeq; s++) this.markSeen(s);
+  }
+
+  // Only called for maxSeq - WINDOW < seq ≤ maxSeq.
+  private isSeen(seq: number): boolean {
+    if (this.seen === null) return seq > this.lastGap;
+    const i = seq & (WINDOW - 1);
+    return (this.seen[i >> 3] & (1 << (i & 7))) !== 0;
+  }
+
+  private markSeen(seq: number): void {
+    if (this.seen === null) {
+      if (seq > this.lastGap) return;
+      if (seq === this.lastGap) { this.lastGap--; return; } // the run grows down by one
+      this.materialize();
+    }
+    const seen = this.seen as Uint8Array;
+    const i = seq & (WINDOW - 1);
+    seen[i >> 3] |= 1 << (i & 7);
+  }
+
+  private clearSeen(seq: number): void { const i = seq & (WINDOW - 1); (this.seen as Uint8Array)[i >> 3] &= ~(1 << (i & 7)); }
 }

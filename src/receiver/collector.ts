@@ -26,6 +26,7 @@ const POLL_MS = 5;
 /** Per-source counters are written to the database this often. */
 const COUNTERS_MS = 5000;
 
+/** A source's counts not yet written (since its last snapshot), and its rate-limit bucket. */
 export interface SourceCounters {
   datagrams: number; bytes: number; badPackets: number; checksumErrors: number;
   /** Datagrams a per-source limit refused. */
@@ -52,6 +53,10 @@ export interface CollectorOptions {
   maxSources?: number;
   /** In-flight fragment bytes per source (the oldest set is stored as partial beyond it). */
   maxFragmentBytes?: number;
+  /** Write on this thread instead of a worker (in-process measurements: one heap holds everything). */
+  inlineStorage?: boolean;
+  /** How often per-source counts are written (default 5 s; tests shorten it). */
+  countersIntervalMs?: number;
 }
 
 export class Collector {
@@ -116,7 +121,7 @@ export class Collector {
   }
 
   static async start(opts: CollectorOptions): Promise<Collector> {
-    const writer = await StorageWriter.open({ dbPath: opts.dbPath, retention: opts.retention, detectIncidents: true });
+    const writer = await StorageWriter.open({ dbPath: opts.dbPath, retention: opts.retention, detectIncidents: true, worker: !opts.inlineStorage });
     const c = new Collector(writer, opts);
     const raw = opts.capture === 'raw';
     try {
@@ -134,7 +139,7 @@ export class Collector {
       throw err;
     }
     c.pollTimer = setInterval(() => c.rx.poll(Date.now(), c.sink), POLL_MS);
-    c.countersTimer = setInterval(() => c.saveCounters(), COUNTERS_MS);
+    c.countersTimer = setInterval(() => c.saveCounters(), opts.countersIntervalMs ?? COUNTERS_MS);
     return c;
   }
 
@@ -192,16 +197,25 @@ export class Collector {
     return sc;
   }
 
-  /** Bounds the per-source table: the oldest entry's totals go to the database, then it is dropped. */
+  /** Bounds the per-source table: the oldest entry's counts go to the database, then it is dropped. */
   private retireOldestCounters(now: number): void {
     const [source, sc] = this.sourceCounters.entries().next().value as [string, SourceCounters];
-    const { datagrams, bytes, badPackets, checksumErrors, dropped } = sc;
-    this.writer.enqueue({ kind: 'counters', source, at: now, counters: { datagrams, bytes, badPackets, checksumErrors, dropped } });
+    this.saveSourceCounters(source, sc, now);
     this.sourceCounters.delete(source);
+  }
+
+  /** Enqueues what `sc` counted since its last snapshot (the worker adds it to the stored totals); false if nothing. */
+  private saveSourceCounters(source: string, sc: SourceCounters, at: number): boolean {
+    if (sc.datagrams === 0 && sc.badPackets === 0) return false;
+    const { datagrams, bytes, badPackets, checksumErrors, dropped } = sc;
+    this.writer.enqueue({ kind: 'counters', source, at, counters: { datagrams, bytes, badPackets, checksumErrors, dropped } });
+    sc.datagrams = sc.bytes = sc.badPackets = sc.checksumErrors = sc.dropped = 0;
+    return true;
   }
 
   /** First sight of a host: give it its configured name, or ask reverse DNS in the background. */
   private nameHost(address: string): void {
+    if (!this.opts.hostNames?.size && !this.opts.reverseDns) return;
     const addr = address.startsWith('::ffff:') && address.includes('.') ? address.slice(7) : address;
     if (this.namedHosts.has(addr)) return;
     // Bounded like the source table; naming a host again later is harmless.
@@ -256,9 +270,10 @@ export class Collector {
       this.opts.logger.warn({ bad_packets: this.badPackets - this.badPacketsLogged, checksum_errors_total: this.checksumErrors }, 'bad packets dropped (checksum or malformed)');
       this.badPacketsLogged = this.badPackets;
     }
+    // Only sources that counted something are written; one quiet for a whole interval is forgotten
+    // here (its rate bucket, one second's burst, is full again), so idle sources cost nothing.
     for (const [source, sc] of this.sourceCounters) {
-      const { datagrams, bytes, badPackets, checksumErrors, dropped } = sc;
-      this.writer.enqueue({ kind: 'counters', source, at, counters: { datagrams, bytes, badPackets, checksumErrors, dropped } });
+      if (!this.saveSourceCounters(source, sc, at)) this.sourceCounters.delete(source);
     }
     const c = this.rx.counters;
     this.writer.enqueue({ kind: 'hub-counters', at, counters: { ...c } as unknown as Record<string, number> });

@@ -7,7 +7,7 @@ import type { Statement, Transaction } from 'better-sqlite3';
 import type { Db } from './database.js';
 import type { LogRecord, SeqEvent, Format } from '../../netconsole/types.js';
 import type { CountersSnapshot, HubCountersSnapshot, HostNameItem, StoreItem, StoredMessage } from './types.js';
-import { CounterTotals, sourceCounterColumns } from './counter-totals.js';
+import { addToOther, CounterTotals, SOURCE_COUNTER_COLUMNS, splitSourceCounters } from './counter-totals.js';
 
 /** hub_counters row holding the exact number of stored messages (kept by the writer and retention). */
 export const STORED_MESSAGES_COUNTER = 'messages.stored';
@@ -25,6 +25,8 @@ export const FTS_INLINE_MAX_ROWS = 1000;
 export const FTS_BULK_ROWS = 20_000;
 /** ... or once the oldest has waited this long (searchable within a second of arrival). */
 export const FTS_MAX_DELAY_MS = 250;
+/** Cache entries untouched for a whole period of this length are dropped (so idle sources cost nothing here). */
+const CACHE_SWEEP_MS = 4000;
 
 interface HostState {
   id: number;
@@ -33,6 +35,8 @@ interface HostState {
   currentBootId: number | null;
   maxBootNumber: number;
   lastSeen: number;
+  /** Sweep generation of its last use. */
+  used?: number;
 }
 
 interface BootState {
@@ -41,6 +45,8 @@ interface BootState {
   firstSeq: number | null;
   reason: 'first' | 'reboot';
   release: string | null;
+  /** Sweep generation of its last use. */
+  used?: number;
 }
 
 interface SourceState {
@@ -49,6 +55,8 @@ interface SourceState {
   format: Format;
   bootId: number | null;
   lastSeen: number;
+  /** Sweep generation of its last use. */
+  used?: number;
 }
 
 export interface BatchResult {
@@ -78,8 +86,10 @@ export class BatchWriter {
   private readonly hostsById = new Map<number, HostState>();
   private readonly sources = new Map<string, SourceState>();
   private readonly boots = new Map<number, BootState>();
-  private readonly sourceCounters = new CounterTotals();
   private readonly hubCounters = new CounterTotals();
+  /** Incremented by each sweep; entries whose `used` is older were not touched since the previous one. */
+  private generation = 0;
+  private sweptAt = Date.now();
   private readonly st: Record<string, Statement>;
   private readonly runBatch: Transaction<(items: StoreItem[], indexNow: boolean) => BatchResult>;
   private readonly runIndex: Transaction<() => number>;
@@ -87,7 +97,8 @@ export class BatchWriter {
   private ftsDeferred = 0;
   private ftsDeferredSince = 0;
 
-  constructor(db: Db) {
+  /** `cacheSweepMs`: how long a cache entry may stay unused before a sweep drops it (tests shorten it). */
+  constructor(db: Db, private readonly cacheSweepMs = CACHE_SWEEP_MS) {
     const p = (sql: string) => db.prepare(sql);
     this.st = {
       hostByAddress: p('SELECT id, address, name, current_boot_id AS currentBootId, last_seen AS lastSeen, (SELECT coalesce(max(number), 0) FROM boots b WHERE b.host_id = hosts.id) AS maxBootNumber FROM hosts WHERE address = ?'),
@@ -111,12 +122,13 @@ export class BatchWriter {
       indexAfter: p('INSERT INTO messages_fts (rowid, text) SELECT id, text FROM messages WHERE id > ?'),
       setFtsProgress: p('UPDATE fts_progress SET indexed_through = (SELECT coalesce(max(id), 0) FROM messages) WHERE id = 1'),
       insertEvent: p('INSERT INTO seq_events (host_id, source_id, boot_id, type, at, seq_from, seq_to, detail) VALUES (?, ?, ?, ?, ?, ?, ?, ?)'),
-      sourceCountersRow: p('SELECT datagrams, bytes, bad_packets, checksum_errors, evictions, dropped, other FROM source_counters WHERE source_id = ?'),
-      upsertSourceCounters: p(
-        'INSERT INTO source_counters (source_id, datagrams, bytes, bad_packets, checksum_errors, evictions, dropped, other, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ' +
-          'ON CONFLICT (source_id) DO UPDATE SET datagrams = excluded.datagrams, bytes = excluded.bytes, bad_packets = excluded.bad_packets, ' +
-          'checksum_errors = excluded.checksum_errors, evictions = excluded.evictions, dropped = excluded.dropped, other = excluded.other, updated_at = excluded.updated_at',
+      // Increments: the columns add up in SQL; `other` (rare: counters without a column) is merged in JS.
+      addSourceCounters: p(
+        `INSERT INTO source_counters (source_id, ${SOURCE_COUNTER_COLUMNS.join(', ')}, other, updated_at) VALUES (?, ${SOURCE_COUNTER_COLUMNS.map(() => '?').join(', ')}, '{}', ?) ` +
+          `ON CONFLICT (source_id) DO UPDATE SET ${SOURCE_COUNTER_COLUMNS.map((c) => `${c} = ${c} + excluded.${c}`).join(', ')}, updated_at = excluded.updated_at`,
       ),
+      sourceCountersOther: p('SELECT other FROM source_counters WHERE source_id = ?'),
+      setSourceCountersOther: p('UPDATE source_counters SET other = ? WHERE source_id = ?'),
       hubCounter: p('SELECT value FROM hub_counters WHERE name = ?'),
       upsertHubCounter: p('INSERT INTO hub_counters (name, value, updated_at) VALUES (?, ?, ?) ON CONFLICT (name) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at'),
       addHubCounter: p('INSERT INTO hub_counters (name, value, updated_at) VALUES (?, ?, ?) ON CONFLICT (name) DO UPDATE SET value = value + excluded.value, updated_at = excluded.updated_at'),
@@ -133,6 +145,10 @@ export class BatchWriter {
     // The caches mirror committed rows, so between batches they can be dropped and reloaded on
     // demand: this keeps a collector that sees ever new sources (months of DHCP churn) bounded.
     if (this.sources.size > MAX_CACHED_SOURCES || this.hosts.size > MAX_CACHED_SOURCES) this.forgetCaches();
+    if (now - this.sweptAt >= this.cacheSweepMs) {
+      this.sweptAt = now;
+      this.sweepCaches();
+    }
     let result: BatchResult;
     try {
       result = this.runBatch.immediate(items, indexNow);
@@ -184,9 +200,26 @@ export class BatchWriter {
     this.hostsById.clear();
     this.sources.clear();
     this.boots.clear();
-    // Counter totals stay: they hold bases from committed rows plus the latest snapshots (totals
+    // Hub counter totals stay: they hold bases from committed rows plus the latest snapshots (totals
     // themselves), so the next snapshot still yields the right lifetime totals; reloading the base
     // from the database would count the last committed snapshot twice.
+  }
+
+  /** Entries in the write-side caches (metrics, tests). */
+  cacheSizes(): { hosts: number; sources: number; boots: number } {
+    return { hosts: this.hosts.size, sources: this.sources.size, boots: this.boots.size };
+  }
+
+  /** Drops the entries not used since the previous sweep. */
+  private sweepCaches(): void {
+    const g = this.generation++;
+    for (const [address, h] of this.hosts) {
+      if (h.used === g) continue;
+      this.hosts.delete(address);
+      this.hostsById.delete(h.id);
+    }
+    for (const [address, s] of this.sources) if (s.used !== g) this.sources.delete(address);
+    for (const [id, b] of this.boots) if (b.used !== g) this.boots.delete(id);
   }
 
   private writeItems(items: StoreItem[], indexNow: boolean): BatchResult {
@@ -246,6 +279,7 @@ export class BatchWriter {
       this.hostsById.set(h.id, h);
     }
     if (at > h.lastSeen) h.lastSeen = at;
+    h.used = this.generation;
     return h;
   }
 
@@ -265,6 +299,7 @@ export class BatchWriter {
       this.host(hostAddressOf(address), at);
     }
     if (at > s.lastSeen) s.lastSeen = at;
+    s.used = this.generation;
     return s;
   }
 
@@ -274,13 +309,14 @@ export class BatchWriter {
       b = this.st.bootById.get(id) as BootState;
       this.boots.set(id, b);
     }
+    b.used = this.generation;
     return b;
   }
 
   private startBoot(host: HostState, reason: 'first' | 'reboot', at: number, firstSeq: number | null, release: string | null): BootState {
     const number = host.maxBootNumber + 1;
     const id = Number(this.st.insertBoot.run(host.id, number, at, firstSeq, reason, release).lastInsertRowid);
-    const b: BootState = { id, number, firstSeq, reason, release };
+    const b: BootState = { id, number, firstSeq, reason, release, used: this.generation };
     this.boots.set(id, b);
     host.maxBootNumber = number;
     host.currentBootId = id;
@@ -350,12 +386,12 @@ export class BatchWriter {
 
   private writeSourceCounters(c: CountersSnapshot): void {
     const src = this.source(c.source, 'extended', c.at);
-    const totals = this.sourceCounters.apply(String(src.id), c.counters, () => {
-      const row = this.st.sourceCountersRow.get(src.id) as Record<string, number | string> | undefined;
-      return row ? sourceCounterColumns.fromRow(row) : {};
-    });
-    const cols = sourceCounterColumns.toRow(totals);
-    this.st.upsertSourceCounters.run(src.id, cols.datagrams, cols.bytes, cols.bad_packets, cols.checksum_errors, cols.evictions, cols.dropped, cols.other, c.at);
+    const { columns, other } = splitSourceCounters(c.counters);
+    this.st.addSourceCounters.run(src.id, ...columns, c.at);
+    if (other) {
+      const row = this.st.sourceCountersOther.get(src.id) as { other: string } | undefined;
+      this.st.setSourceCountersOther.run(addToOther(row?.other, other), src.id);
+    }
   }
 
   private writeHubCounters(c: HubCountersSnapshot): void {

@@ -1,6 +1,10 @@
-// Turning "totals since this process started" into lifetime totals: the first snapshot of a key in
-// this run loads what the database already holds as a base; a value that goes down (the counting
-// side was reset, e.g. a source evicted and seen again) folds the old total into the base.
+// Counter bookkeeping of the write side.
+// Hub counters arrive as "totals since this process started" (CounterTotals turns them into lifetime
+// totals: the first snapshot of a name in this run loads what the database holds as a base; a value
+// that goes down, i.e. the counting side was reset, folds the old total into the base). There are a
+// few dozen names at most.
+// Source counters arrive as increments and are added to the stored row by SQL, so the write side
+// keeps no state per source (65 536 idle sources must cost nothing here).
 
 type Counts = Record<string, number>;
 
@@ -37,36 +41,40 @@ export class CounterTotals {
   }
 }
 
-/** Counter names with their own source_counters column; every other name goes to `other` JSON. */
-const COLUMN_OF: Record<string, string> = {
-  datagrams: 'datagrams',
-  bytes: 'bytes',
-  badPackets: 'bad_packets',
-  checksumErrors: 'checksum_errors',
-  evictions: 'evictions',
-  dropped: 'dropped',
-};
+/** Counter names with their own source_counters column, in column order; every other name goes to `other` JSON. */
+const COLUMNS: [name: string, column: string][] = [
+  ['datagrams', 'datagrams'], ['bytes', 'bytes'], ['badPackets', 'bad_packets'],
+  ['checksumErrors', 'checksum_errors'], ['evictions', 'evictions'], ['dropped', 'dropped'],
+];
+const COLUMN_NAMES = new Set(COLUMNS.map(([name]) => name));
 
-export const sourceCounterColumns = {
-  toRow(totals: Counts): { datagrams: number; bytes: number; bad_packets: number; checksum_errors: number; evictions: number; dropped: number; other: string } {
-    const row = { datagrams: 0, bytes: 0, bad_packets: 0, checksum_errors: 0, evictions: 0, dropped: 0 } as Record<string, number>;
-    const other: Counts = {};
-    for (const [name, value] of Object.entries(totals)) {
-      const col = COLUMN_OF[name];
-      if (col) row[col] = value;
-      else other[name] = value;
-    }
-    return { ...(row as { datagrams: number; bytes: number; bad_packets: number; checksum_errors: number; evictions: number; dropped: number }), other: JSON.stringify(other) };
-  },
-  fromRow(row: Record<string, number | string>): Counts {
-    const out: Counts = {};
-    for (const [name, col] of Object.entries(COLUMN_OF)) out[name] = Number(row[col] ?? 0);
-    try {
-      const other = JSON.parse(String(row.other ?? '{}')) as Counts;
-      for (const [k, v] of Object.entries(other)) if (typeof v === 'number') out[k] = v;
-    } catch {
-      /* a damaged `other` only loses the extra counters, never the columns */
-    }
-    return out;
-  },
-};
+export const SOURCE_COUNTER_COLUMNS = COLUMNS.map(([, column]) => column);
+
+/** A count as stored: a negative, fractional or non-numeric value counts as 0. */
+function clean(raw: unknown): number {
+  return typeof raw === 'number' && Number.isFinite(raw) && raw >= 0 ? Math.floor(raw) : 0;
+}
+
+/** One increment snapshot split into the column values (in SOURCE_COUNTER_COLUMNS order) and the other counters (null: none). */
+export function splitSourceCounters(counts: Counts): { columns: number[]; other: Counts | null } {
+  const columns = COLUMNS.map(([name]) => clean(counts[name]));
+  let other: Counts | null = null;
+  for (const [name, raw] of Object.entries(counts)) {
+    if (COLUMN_NAMES.has(name)) continue;
+    (other ??= {})[name] = clean(raw);
+  }
+  return { columns, other };
+}
+
+/** The stored `other` JSON with `add` added to it; a damaged value only loses the extra counters. */
+export function addToOther(stored: string | undefined, add: Counts): string {
+  let out: Counts = {};
+  try {
+    const parsed = JSON.parse(stored ?? '{}') as unknown;
+    if (parsed && typeof parsed === 'object' && !Array.isArray(parsed)) out = parsed as Counts;
+  } catch {
+    /* start over */
+  }
+  for (const [name, value] of Object.entries(add)) out[name] = clean(out[name]) + value;
+  return JSON.stringify(out);
+}

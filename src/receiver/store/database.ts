@@ -45,7 +45,9 @@ function configureWriter(db: Db): void {
   // WAL checkpoints normally run in their own thread (checkpointer.ts); this larger automatic one
   // (40 MB instead of 4 MB) is the backstop, and fewer, larger checkpoints also cost less per row.
   db.pragma('wal_autocheckpoint = 10000');
-  db.pragma('cache_size = -32000');
+  // 16 MB of page cache (the readers keep SQLite's default 2 MB each): enough for the indexes a batch
+  // touches; it was 32 MB, which a collector with many sources fills and keeps (issue 7: memory).
+  db.pragma('cache_size = -16000');
 }
 
 /**

@@ -3,10 +3,11 @@
 import type { LogRecord, SeqEvent } from '../../netconsole/types.js';
 
 /**
- * Per-source counter totals since this process started (monotonic; a value that goes down is taken
- * as a reset and the old total is kept). The writer adds what was stored before it started, so the
- * database holds lifetime totals. Keys: datagrams, bytes, badPackets, checksumErrors, evictions,
- * dropped get their own columns; any other key (e.g. CoreCounters fields) lands in `other` JSON.
+ * Per-source counts since the previous snapshot of the source (increments): the writer adds them to
+ * the stored row, so the database holds lifetime totals and the write side keeps nothing per source.
+ * (A batch that fails to commit loses its increments, like its records.) Keys: datagrams, bytes,
+ * badPackets, checksumErrors, evictions, dropped get their own columns; any other key (e.g.
+ * CoreCounters fields) is added into `other` JSON.
  */
 export interface CountersSnapshot {
   kind: 'counters';
