@@ -19,6 +19,7 @@ import { isAllowed, parseAllowList, SourceBucket, type SourceLimits } from './ad
 import { sourceName, type Endpoint, formatEndpoint } from './endpoint.js';
 import { listenUdp, type UdpListener } from './udp-listener.js';
 import { LiveHub } from '../web/live.js';
+import { IdleGc } from './idle-gc.js';
 import type { ReceiverStats } from '../web/types.js';
 
 /** The core's deadlines (≤ 1 s holds) are served by a poll at this period. */
@@ -75,6 +76,8 @@ export class Collector {
   private gapsLoggedThisInterval = 0;
   private pollTimer: NodeJS.Timeout | null = null;
   private countersTimer: NodeJS.Timeout | null = null;
+  private idleGcTimer: NodeJS.Timeout | null = null;
+  private readonly idleGc = new IdleGc();
   private records = 0;
   private gaps = 0;
   private badPackets = 0;
@@ -140,6 +143,8 @@ export class Collector {
     }
     c.pollTimer = setInterval(() => c.rx.poll(Date.now(), c.sink), POLL_MS);
     c.countersTimer = setInterval(() => c.saveCounters(), opts.countersIntervalMs ?? COUNTERS_MS);
+    c.idleGcTimer = setInterval(() => c.idleGc.tick(Date.now(), c.rx.counters.datagrams), 1000);
+    c.idleGcTimer.unref();
     return c;
   }
 
@@ -285,6 +290,7 @@ export class Collector {
     this.stopping = true;
     if (this.pollTimer) clearInterval(this.pollTimer);
     if (this.countersTimer) clearInterval(this.countersTimer);
+    if (this.idleGcTimer) clearInterval(this.idleGcTimer);
     for (const r of this.rawReceivers) r.close();
     await Promise.all(this.listeners.map((l) => l.close()));
     this.rx.flushAll(Date.now(), this.sink);

@@ -5,6 +5,7 @@ import { openDatabase, type Db } from './database.js';
 import { BatchWriter, FTS_MAX_DELAY_MS } from './batch-writer.js';
 import { Retention } from './retention.js';
 import { decodeItems } from './batch-codec.js';
+import { IdleGc } from '../idle-gc.js';
 import { startCheckpointer, type Checkpointer } from './checkpointer.js';
 import { describeDbError, errorMessage } from './errors.js';
 import type { FromWriter, IncidentNotice, ToWriter, WriteServiceOptions } from './write-protocol.js';
@@ -23,6 +24,9 @@ export class WriteService {
   private incidents: IncidentsStore | null = null;
   private ftsTimer: NodeJS.Timeout | null = null;
   private checkpointer: Checkpointer | null = null;
+  /** Messages stored so far: what makes the write side busy (counter snapshots keep coming when idle). */
+  private messagesStored = 0;
+  private readonly idleGc = new IdleGc();
 
   constructor(private readonly options: WriteServiceOptions, private readonly reply: (msg: FromWriter) => void) {
     this.emitRows = options.emitRows;
@@ -67,6 +71,7 @@ export class WriteService {
     }
     try {
       const { rows, events } = this.writer.write(decodeItems(msg.items), msg.index === true, Date.now());
+      this.messagesStored += rows.length;
       this.reply({ type: 'stored', id: msg.id, messages: rows.length, events, items: msg.items.length, rows: this.emitRows ? rows : null });
       this.detect(rows);
     } catch (err) {
@@ -151,6 +156,7 @@ export class WriteService {
 
   /** Periodic check for an idle collector; the owner calls this on a timer. */
   tick(): void {
+    this.idleGc.tick(Date.now(), this.messagesStored);
     this.scheduleRetention();
     if (this.detector && !this.closed) this.saveIncidents(this.detector.poll(Date.now()));
   }
