@@ -9,6 +9,12 @@ const fig = (f: Figure | undefined, fmt: (x: number) => string = n1): string =>
   !f || !Number.isFinite(f.median) ? '–' : f.min === f.max ? fmt(f.median) : `${fmt(f.median)} (${fmt(f.min)}–${fmt(f.max)})`;
 const k = (r: number): string => (r >= 1000 ? `${r / 1000}k` : String(r));
 
+/** Median over runs of a thread's CPU per stored record, in µs ('–' for runs measured before threads were). */
+function threadUs(runs: any[], thread: 'main' | 'busiestOther'): string {
+  const v = runs.filter((r) => r.threadCpuSec && r.stored > 0).map((r) => (r.threadCpuSec[thread] / r.stored) * 1e6).sort((a, b) => a - b);
+  return v.length ? n1(v[Math.floor(v.length / 2)]!) : '–';
+}
+
 function header(part: string, s: any): string {
   return `_${part}: measured ${s.at?.slice(0, 19).replace('T', ' ')} UTC by \`${s.command}\`${s.quick ? ' (quick)' : ''}, ${s.runs ?? '?'} runs per figure, ${Math.round(s.seconds ?? 0)} s._\n`;
 }
@@ -17,7 +23,7 @@ export function renderMarkdown(latest: Record<string, any>): string {
   const m = latest.machine ?? {};
   const S = latest.sections ?? {};
   const out: string[] = [];
-  out.push(`Machine: ${m.cpus} cores (${m.cpuModel}), ${m.memoryGb} GB memory, Node ${m.node}, Linux ${m.kernel}, net.core.rmem_max ${m.rmemMax} (the collector's 8 MiB receive buffer is granted as ${m.rmemMax * 2} bytes). Load generator, collector and (for the ceiling) the do-nothing receiver all share these cores, and other engineers' jobs ran on the machine at the same time.`);
+  out.push(`Machine: ${m.cpus} cores (${m.cpuModel}), ${m.memoryGb} GB memory, Node ${m.node}, Linux ${m.kernel}, net.core.rmem_max ${m.rmemMax} (the collector's 8 MiB receive buffer is granted as ${m.rmemMax * 2} bytes). Load generator, collector and (for the ceiling) the do-nothing receiver all share these cores, as does anything else running on the machine at the time.`);
   out.push('');
   out.push('Figures are "median (min–max)" over the runs.');
   out.push('');
@@ -27,10 +33,10 @@ export function renderMarkdown(latest: Record<string, any>): string {
     out.push(header('ingest', S.ingest));
     out.push(`**Lossless stored-and-searchable rate: ${r.losslessRate === null ? 'none of the steps' : `${n0(r.losslessRate)} records/s`}** (highest step where every run stored every record and found each source's last record with \`/api/messages?q=\` within 1 s of the last send).`);
     out.push('');
-    out.push('| target/s | load achieved/s | collector loss % | lossless | stored+searchable after (ms) | collector CPU s per 1M records | do-nothing receiver loss % | receiver achieved/s |');
-    out.push('|---:|---:|---:|:---:|---:|---:|---:|---:|');
+    out.push('| target/s | load achieved/s | collector loss % | lossless | stored+searchable after (ms) | collector CPU s per 1M records | CPU µs per stored record: datagram thread / storage worker | do-nothing receiver loss % | receiver achieved/s |');
+    out.push('|---:|---:|---:|:---:|---:|---:|---:|---:|---:|');
     for (const x of r.rates) {
-      out.push(`| ${k(x.rate)} | ${fig(x.achieved, n0)} | ${fig(x.lossPct, n2)} | ${x.lossless ? 'yes' : `no (${x.runs.filter((y: any) => y.lossless).length}/${x.runs.length})`} | ${fig(x.searchableMs, n0)} | ${fig(x.cpuPerMillion, n1)} | ${fig(x.ceiling?.lossPct, n2)} | ${fig(x.ceiling?.achieved, n0)} |`);
+      out.push(`| ${k(x.rate)} | ${fig(x.achieved, n0)} | ${fig(x.lossPct, n2)} | ${x.lossless ? 'yes' : `no (${x.runs.filter((y: any) => y.lossless).length}/${x.runs.length})`} | ${fig(x.searchableMs, n0)} | ${fig(x.cpuPerMillion, n1)} | ${threadUs(x.runs, 'main')} / ${threadUs(x.runs, 'busiestOther')} | ${fig(x.ceiling?.lossPct, n2)} | ${fig(x.ceiling?.achieved, n0)} |`);
     }
     out.push('');
   } else if (S.ingest?.error) out.push(`### Ingest\nfailed: ${S.ingest.error}\n`);
