@@ -6,7 +6,7 @@
 import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -14,6 +14,8 @@ import { createInterface } from 'node:readline';
 import Database from 'better-sqlite3';
 import { StorageWriter } from '../src/receiver/store/writer.js';
 import { FTS_INLINE_MAX_ROWS } from '../src/receiver/store/batch-writer.js';
+import { openDatabase } from '../src/receiver/store/database.js';
+import { defaultMigrationsDir } from '../src/receiver/store/migrate.js';
 import type { LogRecord } from '../src/netconsole/types.js';
 
 const DAY = 86_400_000;
@@ -138,4 +140,27 @@ test('retention deleting rows whose indexing was deferred keeps the FTS index in
   assert.equal(c.messages, 1);
   assert.equal(c.matches, 1);
   assert.equal(counts(path, 'oldbulk').matches, 0);
+});
+
+test('a database written before migration 003 is upgraded as fully indexed: nothing indexed twice, new rows indexed', async (t) => {
+  const path = tempPath(t);
+  // The schema and the writer of the earlier release: migrations 001-002, FTS indexed per batch.
+  const oldMigrations = mkdtempSync(join(tmpdir(), 'nch-old-migrations-'));
+  t.after(() => rmSync(oldMigrations, { recursive: true, force: true }));
+  for (const f of readdirSync(defaultMigrationsDir()).filter((n) => /^00[12]_/.test(n))) copyFileSync(join(defaultMigrationsDir(), f), join(oldMigrations, f));
+  const { db } = openDatabase(path, { migrationsDir: oldMigrations });
+  db.exec(`INSERT INTO hosts (id, address, first_seen, last_seen) VALUES (1, '10.6.2.1', 0, 0);
+    INSERT INTO sources (id, host_id, address, format, first_seen, last_seen) VALUES (1, 1, '10.6.2.1:6666', 'extended', 0, 0);
+    INSERT INTO boots (id, host_id, number, started_at, reason) VALUES (1, 1, 1, 0, 'first');`);
+  const ins = db.prepare("INSERT INTO messages (host_id, source_id, boot_id, seq, received_at, text, format) VALUES (1, 1, 1, ?, 0, ?, 'extended')");
+  for (let i = 1; i <= 50; i++) ins.run(i, `upgradeword old ${i}`);
+  db.exec('INSERT INTO messages_fts (rowid, text) SELECT id, text FROM messages');
+  db.close();
+
+  const w = await StorageWriter.open({ dbPath: path });
+  t.after(() => w.close());
+  w.record(rec(0, 'upgradeword new', Date.now()));
+  await w.close();
+  assert.deepEqual(counts(path, 'upgradeword'), { messages: 51, matches: 51, through: 51 });
+  assertIntact(path);
 });
