@@ -7,12 +7,12 @@
 // Skipped with a reason when /usr/bin/chromium is missing, unless NCH_REQUIRE_BROWSER=1.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { chromium, type Browser } from 'playwright-core';
+import type { Browser } from 'playwright-core';
+import { browserMissing, launchChromium } from './helpers/requirements.js';
 import { sendDatagrams, startServe, waitFor } from './helpers/serve.js';
 
-const CHROMIUM = '/usr/bin/chromium';
 const OUT = resolve('test-output');
 const TOKEN = '9d2c4e6f8a0b1c3d5e7f9a1b3c5d7e9f';
 const HOST_NAME = '<img src=x onerror=alert(1)>';
@@ -52,11 +52,7 @@ async function api(base: string, path: string): Promise<any> {
 }
 
 test('hostile text in every view runs nothing: kernel text, host name, fields, incident text (with token login)', async (t) => {
-  if (!existsSync(CHROMIUM)) {
-    if (process.env.NCH_REQUIRE_BROWSER === '1') assert.fail(`NCH_REQUIRE_BROWSER=1 but ${CHROMIUM} is missing (apt-get install -y chromium)`);
-    t.skip(`${CHROMIUM} is missing; install chromium (NCH_REQUIRE_BROWSER=1 makes this mandatory)`);
-    return;
-  }
+  if (browserMissing(t)) return;
   mkdirSync(OUT, { recursive: true });
   const srv = await startServe({ extraArgs: ['--auth-token', TOKEN, '--host-name', `127.0.0.1=${HOST_NAME}`] });
   let browser: Browser | undefined;
@@ -77,11 +73,7 @@ test('hostile text in every view runs nothing: kernel text, host name, fields, i
     assert.equal(incidents[0].host, HOST_NAME);
     const incidentId: number = incidents[0].id;
 
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      headless: true,
-      args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
-    });
+    browser = await launchChromium();
     const page = await browser.newPage({ viewport: { width: 1400, height: 800 } });
     page.setDefaultTimeout(10_000);
     await page.addInitScript(WATCH);

@@ -3,22 +3,15 @@
 // Skipped with a reason when /usr/bin/chromium is missing, unless NCH_REQUIRE_BROWSER=1.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
+import { browserMissing, launchChromium } from './helpers/requirements.js';
 import { startWorld, record, T0, type World } from './web-world.js';
 import { sendDatagrams, startServe } from './helpers/serve.js';
 
-const CHROMIUM = '/usr/bin/chromium';
 const OUT = resolve('test-output');
 const XSS = '<img src=x onerror="window.__pwned=1"> <script>window.__pwned=2</script> usb 1-1: evil name';
-
-function browserMissing(t: { skip(msg: string): void }): boolean {
-  if (existsSync(CHROMIUM)) return false;
-  if (process.env.NCH_REQUIRE_BROWSER === '1') assert.fail(`NCH_REQUIRE_BROWSER=1 but ${CHROMIUM} is missing (apt-get install -y chromium)`);
-  t.skip(`${CHROMIUM} is missing; install chromium (NCH_REQUIRE_BROWSER=1 makes this mandatory)`);
-  return true;
-}
 
 async function withDashboard(t: { skip(msg: string): void }, body: (page: Page, w: World) => Promise<void>): Promise<void> {
   if (browserMissing(t)) return;
@@ -34,11 +27,7 @@ async function withDashboard(t: { skip(msg: string): void }, body: (page: Page, 
 async function inBrowser(body: (page: Page) => Promise<void>): Promise<void> {
   let browser: Browser | undefined;
   try {
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      headless: true,
-      args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
-    });
+    browser = await launchChromium();
     const page = await browser.newPage({ viewport: { width: 1400, height: 800 } });
     page.setDefaultTimeout(10_000);
     const problems: string[] = [];

@@ -4,12 +4,13 @@
 // Skipped with a reason when /usr/bin/chromium is missing, unless NCH_REQUIRE_BROWSER=1.
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { build } from 'esbuild';
 import Fastify from 'fastify';
-import { chromium, type Browser } from 'playwright-core';
+import type { Browser } from 'playwright-core';
+import { browserMissing, launchChromium } from './helpers/requirements.js';
 import { NetconsoleReceiver } from '../src/netconsole/pipeline.js';
 import { IncidentDetector, type IncidentChange } from '../src/netconsole/incidents.js';
 import type { LogRecord } from '../src/netconsole/types.js';
@@ -20,7 +21,6 @@ import { installErrorHandlers } from '../src/web/http-errors.js';
 import { installSecurityHeaders } from '../src/web/security.js';
 import { ROOT, loadJsonl } from './helpers/fixtures.js';
 
-const CHROMIUM = '/usr/bin/chromium';
 const XSS = '<img src=x onerror="window.__pwned=1"><script>window.__pwned=2</script>';
 const dir = mkdtempSync(join(tmpdir(), 'nch-incidents-ui-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
@@ -51,11 +51,7 @@ async function bundle(): Promise<string> {
 }
 
 test('incidents view: list newest first, the fixture panic\'s console page, hostile text stays text', async (t) => {
-  if (!existsSync(CHROMIUM)) {
-    if (process.env.NCH_REQUIRE_BROWSER === '1') assert.fail(`NCH_REQUIRE_BROWSER=1 but ${CHROMIUM} is missing (apt-get install -y chromium)`);
-    t.skip(`${CHROMIUM} is missing; install chromium (NCH_REQUIRE_BROWSER=1 makes this mandatory)`);
-    return;
-  }
+  if (browserMissing(t)) return;
   const { db } = openDatabase(join(dir, 'ui.db'));
   const store = new IncidentsStore(db);
   for (const c of fixtureChanges('10.0.2.15')) store.save(c.incident, 1);
@@ -80,10 +76,7 @@ test('incidents view: list newest first, the fixture panic\'s console page, host
 
   let browser: Browser | undefined;
   try {
-    browser = await chromium.launch({
-      executablePath: CHROMIUM, headless: true,
-      args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
-    });
+    browser = await launchChromium();
     const page = await browser.newPage({ viewport: { width: 1300, height: 900 } });
     page.setDefaultTimeout(10_000);
     const problems: string[] = [];

@@ -1,8 +1,9 @@
 // Raw sockets on loopback: hand-built IPv4/IPv6 UDP packets with right and wrong checksums, sent
 // header-included and received through the raw receiver adapter. Needs CAP_NET_RAW: skipped with a
 // printed reason otherwise, unless NCH_REQUIRE_ROOT=1 (then a failure).
-import { test, type TestContext } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { skipUnlessRaw } from './helpers/requirements.js';
 import dgram from 'node:dgram';
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
@@ -19,24 +20,6 @@ import {
 
 const REQUIRE_ROOT = process.env.NCH_REQUIRE_ROOT === '1';
 const WAIT_LIMIT_MS = 5000;
-
-/** Why raw sockets cannot be used here, or null when they can. */
-function rawUnavailableReason(): string | null {
-  try {
-    openRawUdpSender({ family: 4 }).close();
-    return null;
-  } catch (err) {
-    return err instanceof Error ? err.message : String(err);
-  }
-}
-const unavailable = rawUnavailableReason();
-
-function skipUnlessRaw(t: TestContext): boolean {
-  if (unavailable === null) return false;
-  if (REQUIRE_ROOT) assert.fail(`NCH_REQUIRE_ROOT=1 but raw sockets are unavailable: ${unavailable}`);
-  t.skip(`raw sockets unavailable (${unavailable})`);
-  return true;
-}
 
 /** A dgram socket bound to an ephemeral loopback port: gives us a free port and the kernel's view. */
 async function boundDgram(family: 4 | 6): Promise<{ sock: dgram.Socket; port: number; got: Buffer[] }> {

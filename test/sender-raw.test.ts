@@ -3,30 +3,12 @@
 // own 127.1.x.y addresses, and deliberately corrupted checksums are seen by a raw capture (the
 // kernel drops them before any UDP socket). Needs CAP_NET_RAW: skipped with the reason otherwise,
 // unless NCH_REQUIRE_ROOT=1.
-import { test, type TestContext } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { openRawUdpReceiver, openRawUdpSender } from '../src/net/raw-socket.js';
+import { skipUnlessRaw } from './helpers/requirements.js';
+import { openRawUdpReceiver } from '../src/net/raw-socket.js';
 import type { UdpPacket } from '../src/netconsole/packet.js';
 import { Catcher, runSend } from './sender-helpers.js';
-
-const REQUIRE_ROOT = process.env.NCH_REQUIRE_ROOT === '1';
-
-function rawUnavailable(): string | null {
-  try {
-    openRawUdpSender({ family: 4 }).close();
-    return null;
-  } catch (err) {
-    return err instanceof Error ? err.message : String(err);
-  }
-}
-const unavailable = rawUnavailable();
-
-function skipUnlessRaw(t: TestContext): boolean {
-  if (unavailable === null) return false;
-  if (REQUIRE_ROOT) assert.fail(`NCH_REQUIRE_ROOT=1 but raw sockets are unavailable: ${unavailable}`);
-  t.skip(`raw sockets unavailable (${unavailable})`);
-  return true;
-}
 
 for (const family of [4, 6] as const) {
   test(`raw IPv${family}: frames reach a plain UDP socket from the netconsole source port, spoofing works`, async (t) => {

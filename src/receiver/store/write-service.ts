@@ -89,10 +89,7 @@ export class WriteService {
     const writer = this.writer;
     if (!writer || this.closed || writer.ftsPending === 0) return;
     if (!writer.ftsDue(Date.now())) {
-      this.ftsTimer ??= setTimeout(() => {
-        this.ftsTimer = null;
-        this.indexIfDue();
-      }, FTS_MAX_DELAY_MS);
+      this.indexLater();
       return;
     }
     try {
@@ -100,11 +97,15 @@ export class WriteService {
     } catch (err) {
       // Disk full and the like: the rows stay stored and are indexed by a later attempt.
       process.emitWarning(`netconsole-hub full-text indexing failed (will retry): ${errorMessage(err)}`);
-      this.ftsTimer ??= setTimeout(() => {
-        this.ftsTimer = null;
-        this.indexIfDue();
-      }, FTS_MAX_DELAY_MS);
+      this.indexLater();
     }
+  }
+
+  private indexLater(): void {
+    this.ftsTimer ??= setTimeout(() => {
+      this.ftsTimer = null;
+      this.indexIfDue();
+    }, FTS_MAX_DELAY_MS);
   }
 
   /** Runs one retention step after the current message, so a waiting batch goes first. */
