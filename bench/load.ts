@@ -2,7 +2,12 @@
 // source each, connected to the collector), pre-formatted extended records, paced to a target rate,
 // bounded by count and by time.
 //
-//   {type:'prepare', ...LoadConfig} -> {type:'ready', datagrams, bytes, prepareMs}
+// Records are formatted here; the sending loop is blast.c (built with `cc` on first use) unless the
+// run stamps send times (latency) or `generator: 'node'` asks for node's dgram, or no compiler is
+// installed. Both loops pace the same way; blast spends a fraction of node's CPU per datagram, and
+// this machine's two cores are shared with the collector being measured.
+//
+//   {type:'prepare', ...LoadConfig} -> {type:'ready', datagrams, bytes, prepareMs, generator}
 //   {type:'go'}                     -> {type:'done', ...LoadResult}
 //   {type:'exit'}
 //
@@ -10,7 +15,13 @@
 // `<pri>,<seq>,<ts_usec>,-;<text>\n` (checked against the formatter at start-up). Each source counts
 // its own seq from 1 so the collector sees no gap, duplicate or reboot. Every record of a run carries
 // the token `t<tag>`; the last record of each source also `e<tag>` (what run.ts searches for).
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import dgram from 'node:dgram';
+import { existsSync, mkdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { ROOT } from './common.js';
 import { buildExtendedRecord, extendedHeader, fragmentExtended } from '../src/netconsole/format.js';
 
 export interface LoadConfig {
@@ -29,6 +40,8 @@ export interface LoadConfig {
   mode: 'plain' | 'frag';
   /** Stamp each record with its send time (`at=<epoch ms>`), built at send time (latency runs). */
   stamp: boolean;
+  /** Sending loop: 'c' (blast.c, the default when `cc` works) or 'node' (dgram). Stamped runs use node. */
+  generator?: 'c' | 'node';
 }
 
 export interface LoadResult {
@@ -86,20 +99,72 @@ let config: LoadConfig | null = null;
 let prepared: Buffer[][] = [];
 let sockets: dgram.Socket[] = [];
 let errors = 0;
+/** The prepared blast process of the next run, waiting for "go". */
+let blast: { child: ChildProcess; result: Promise<LoadResult> } | null = null;
+
+const BLAST_SRC = join(ROOT, 'bench', 'blast.c');
+const BLAST_BIN = join(ROOT, 'bench', 'out', 'blast');
+let blastBuild: string | null | undefined;
+
+/** blast's path, built when missing or older than its source; null (and why, once) without a compiler. */
+function blastBinary(): string | null {
+  if (blastBuild !== undefined) return blastBuild;
+  try {
+    if (!existsSync(BLAST_BIN) || statSync(BLAST_BIN).mtimeMs < statSync(BLAST_SRC).mtimeMs) {
+      mkdirSync(join(ROOT, 'bench', 'out'), { recursive: true });
+      execFileSync('cc', ['-O2', '-Wall', '-o', BLAST_BIN, BLAST_SRC], { stdio: ['ignore', 'ignore', 'pipe'] });
+    }
+    blastBuild = BLAST_BIN;
+  } catch (err) {
+    process.stderr.write(`load: cannot build ${BLAST_SRC} (${String((err as Error).message).split('\n')[0]}); sending with node's dgram instead\n`);
+    blastBuild = null;
+  }
+  return blastBuild;
+}
+
+/** Writes the run's datagrams for blast (u16 count, then u16 length + bytes each) and starts it. */
+async function prepareBlast(bin: string, c: LoadConfig, bindAddr: string, records: Buffer[][]): Promise<void> {
+  let size = 0;
+  for (const d of records) { size += 2; for (const b of d) size += 2 + b.length; }
+  const out = Buffer.allocUnsafe(size);
+  let off = 0;
+  for (const d of records) {
+    off = out.writeUInt16LE(d.length, off);
+    for (const b of d) { off = out.writeUInt16LE(b.length, off); off += b.copy(out, off); }
+  }
+  const file = join(tmpdir(), `nch-blast-${process.pid}-${runIndex}.bin`);
+  writeFileSync(file, out);
+  const child = spawn(bin, [c.host, String(c.port), bindAddr, String(c.sources), String(c.rate), String(c.maxMs), file], { stdio: ['pipe', 'pipe', 'pipe'] });
+  let stderr = '';
+  child.stderr!.on('data', (d) => { stderr += d; });
+  const lines = createInterface({ input: child.stdout! });
+  const it = lines[Symbol.asyncIterator]();
+  const ready = await it.next();
+  if (ready.done || ready.value !== 'ready') throw new Error(`blast did not start: ${stderr.trim() || 'no output'}`);
+  const result = (async (): Promise<LoadResult> => {
+    const r = await it.next();
+    if (r.done) throw new Error(`blast failed: ${stderr.trim() || 'no result'}`);
+    return JSON.parse(r.value) as LoadResult;
+  })();
+  result.catch(() => {}).finally(() => rmSync(file, { force: true }));
+  blast = { child, result };
+}
 /** Runs prepared by this process: each binds its sockets on its own loopback address. */
 let runIndex = 0;
 
-async function prepare(c: LoadConfig): Promise<{ datagrams: number; bytes: number; prepareMs: number }> {
+async function prepare(c: LoadConfig): Promise<{ datagrams: number; bytes: number; prepareMs: number; generator: 'c' | 'node' }> {
   const t0 = performance.now();
   for (const s of sockets) s.close();
   sockets = [];
   errors = 0;
   config = c;
+  if (blast) { blast.child.kill(); blast = null; }
+  const bin = !c.stamp && c.generator !== 'node' ? blastBinary() : null;
   // A fresh address per run: a reused ephemeral port would make the collector see an old source
   // start over at seq 1 (duplicates, dropped as such) instead of a new one.
   const bindAddr = `127.10.${(runIndex >> 8) & 255}.${(runIndex & 255) + 1}`;
   runIndex++;
-  await Promise.all(Array.from({ length: c.sources }, async () => {
+  if (!bin) await Promise.all(Array.from({ length: c.sources }, async () => {
     const s = dgram.createSocket('udp4');
     s.on('error', () => errors++);
     await new Promise<void>((res, rej) => { s.once('error', rej); s.bind(0, bindAddr, () => { s.off('error', rej); res(); }); });
@@ -118,7 +183,11 @@ async function prepare(c: LoadConfig): Promise<{ datagrams: number; bytes: numbe
       for (const b of d) bytes += b.length;
     }
   }
-  return { datagrams, bytes, prepareMs: performance.now() - t0 };
+  if (bin) {
+    await prepareBlast(bin, c, bindAddr, prepared);
+    prepared = [];
+  }
+  return { datagrams, bytes, prepareMs: performance.now() - t0, generator: bin ? 'c' : 'node' };
 }
 
 function wallNow(): number {
@@ -126,6 +195,12 @@ function wallNow(): number {
 }
 
 function run(): Promise<LoadResult> {
+  if (blast) {
+    const b = blast;
+    blast = null;
+    b.child.stdin!.end('go\n');
+    return b.result;
+  }
   const c = config!;
   return new Promise((resolve) => {
     let sent = 0;
@@ -171,9 +246,13 @@ process.on('message', (m: any) => {
     prepare(m as LoadConfig).then((r) => process.send!({ type: 'ready', ...r }), (err) => process.send!({ type: 'ready', error: String(err) }));
   } else if (m.type === 'go') {
     // Let queued sends flush before reporting.
-    run().then((r) => setTimeout(() => process.send!({ type: 'done', ...r }), 20));
+    run().then(
+      (r) => setTimeout(() => process.send!({ type: 'done', ...r }), 20),
+      (err) => process.send!({ type: 'done', error: String(err) }),
+    );
   } else if (m.type === 'exit') {
     for (const s of sockets) s.close();
+    blast?.child.kill();
     process.disconnect();
   }
 });

@@ -15,6 +15,13 @@ function threadUs(runs: any[], thread: 'main' | 'busiestOther'): string {
   return v.length ? n1(v[Math.floor(v.length / 2)]!) : '–';
 }
 
+/** Which sending loop drove the runs (results from before --generator existed were node's). */
+function generatorOf(runs: any[]): string {
+  const kinds = new Set(runs.map((r) => r.generator ?? 'node'));
+  const name = (g: string): string => (g === 'c' ? '`bench/blast.c` (a send(2) per datagram)' : "node's `dgram` (`bench/load.ts`)");
+  return [...kinds].map(name).join(' and ');
+}
+
 function header(part: string, s: any): string {
   return `_${part}: measured ${s.at?.slice(0, 19).replace('T', ' ')} UTC by \`${s.command}\`${s.quick ? ' (quick)' : ''}, ${s.runs ?? '?'} runs per figure, ${Math.round(s.seconds ?? 0)} s._\n`;
 }
@@ -31,6 +38,8 @@ export function renderMarkdown(latest: Record<string, any>): string {
     const r = S.ingest.result;
     out.push(`### Ingest: 100-byte extended records from ${r.sources} sources (${r.durationSec} s per run)`);
     out.push(header('ingest', S.ingest));
+    out.push(`Load generator: ${generatorOf(r.rates.flatMap((x: any) => x.runs))}.`);
+    out.push('');
     out.push(`**Lossless stored-and-searchable rate: ${r.losslessRate === null ? 'none of the steps' : `${n0(r.losslessRate)} records/s`}** (highest step where every run stored every record and found each source's last record with \`/api/messages?q=\` within 1 s of the last send).`);
     out.push('');
     out.push('| target/s | load achieved/s | collector loss % | lossless | stored+searchable after (ms) | collector CPU s per 1M records | CPU µs per stored record: datagram thread / storage worker | do-nothing receiver loss % | receiver achieved/s |');
@@ -44,6 +53,8 @@ export function renderMarkdown(latest: Record<string, any>): string {
     const r = S.frag.result;
     out.push(`### Fragment-heavy: ${r.recordBytes}-byte records, ${n1(r.datagramsPerRecord)} ncfrag datagrams each, ${n0(r.rate)} records/s`);
     out.push(header('frag', S.frag));
+    out.push(`Load generator: ${generatorOf(r.runs)}.`);
+    out.push('');
     out.push('| records/s | achieved/s | loss % | lossless | stored+searchable after (ms) |');
     out.push('|---:|---:|---:|:---:|---:|');
     out.push(`| ${k(r.rate)} | ${fig(r.achieved, n0)} | ${fig(r.lossPct, n2)} | ${r.lossless ? 'yes' : 'no'} | ${fig(r.searchableMs, n0)} |`);

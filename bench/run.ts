@@ -48,6 +48,13 @@ export interface BenchOptions {
   idleSec: number;
   senderCount: number;
   queryReps: number;
+  /** The load generator's sending loop (load.ts): 'c' (blast.c, falls back to node without cc) or 'node'. */
+  generator: 'c' | 'node';
+}
+
+function generatorArg(v: string | undefined): 'c' | 'node' {
+  if (v === undefined || v === 'c' || v === 'node') return v ?? 'c';
+  throw new Error(`--generator: '${v}' is neither 'c' nor 'node'`);
 }
 
 export function parseArgs(argv: string[]): BenchOptions {
@@ -76,6 +83,7 @@ export function parseArgs(argv: string[]): BenchOptions {
     idleSec: Number(get('idle') ?? (quick ? 5 : 15)),
     senderCount: Number(get('sender-count') ?? (quick ? 50_000 : 200_000)),
     queryReps: Number(get('query-reps') ?? (quick ? 10 : 30)),
+    generator: generatorArg(get('generator')),
   };
 }
 
@@ -111,6 +119,8 @@ export interface IngestRun {
   kernelDrops: number;
   collectorCpuSec: number;
   loaderTimedOut: boolean;
+  /** The load generator's sending loop: 'c' (blast.c) or 'node' (dgram). */
+  generator: 'c' | 'node';
 }
 
 let tagCounter = 0;
@@ -118,10 +128,15 @@ function newTag(prefix: string): string {
   return `${prefix}${Date.now().toString(36)}${(tagCounter++).toString(36)}`;
 }
 
-async function loadRun(load: Child, cfg: LoadConfig): Promise<LoadResult> {
-  const ready = await load.request(cfg, 'ready', 120_000);
+/** The sending loop chosen for load runs (set from --generator by runBench). */
+let generator: 'c' | 'node' = 'c';
+
+async function loadRun(load: Child, cfg: LoadConfig): Promise<LoadResult & { generator: 'c' | 'node' }> {
+  const ready = await load.request({ generator, ...cfg }, 'ready', 120_000);
   if (ready.error) throw new Error(`load: ${ready.error}`);
-  return load.request<LoadResult>({ type: 'go' }, 'done', cfg.maxMs + 30_000);
+  const done = await load.request<LoadResult & { error?: string }>({ type: 'go' }, 'done', cfg.maxMs + 30_000);
+  if (done.error) throw new Error(`load: ${done.error}`);
+  return { ...done, generator: ready.generator };
 }
 
 async function ingestRun(srv: ServeProcess, stored: StoredCounter, load: Child, o: { rate: number; count: number; sources: number; recordBytes: number; mode: 'plain' | 'frag'; maxMs: number }): Promise<IngestRun> {
@@ -165,13 +180,13 @@ async function ingestRun(srv: ServeProcess, stored: StoredCounter, load: Child, 
     target: o.rate, achieved: Math.round(res.achievedRate), sent: res.sent, stored: storedN, lost,
     lossPct: (100 * lost) / Math.max(1, res.sent), lossless: searchableMs !== null && lost === 0, searchableMs,
     received: stats1.datagrams - stats0.datagrams, kernelDrops: udp1.RcvbufErrors - udp0.RcvbufErrors,
-    collectorCpuSec: cpu1 - cpu0, loaderTimedOut: res.timedOut,
+    collectorCpuSec: cpu1 - cpu0, loaderTimedOut: res.timedOut, generator: res.generator,
     // The storage worker is the busiest thread other than main (thread ids are stable within a serve).
     threadCpuSec: threadCpuDelta(srv.pid, threads0, threads1),
   };
 }
 
-export interface CeilingRun { target: number; achieved: number; sent: number; received: number; lossPct: number; kernelDrops: number }
+export interface CeilingRun { target: number; achieved: number; sent: number; received: number; lossPct: number; kernelDrops: number; generator: 'c' | 'node' }
 
 async function ceilingRun(sink: Child, port: number, load: Child, o: { rate: number; count: number; sources: number; maxMs: number }): Promise<CeilingRun> {
   const c0 = await sink.request<{ datagrams: number }>({ type: 'count' }, 'count');
@@ -183,6 +198,7 @@ async function ceilingRun(sink: Child, port: number, load: Child, o: { rate: num
   return {
     target: o.rate, achieved: Math.round(res.achievedRate), sent: res.datagrams, received,
     lossPct: (100 * Math.max(0, res.datagrams - received)) / Math.max(1, res.datagrams), kernelDrops: udpCounters().RcvbufErrors - udp0.RcvbufErrors,
+    generator: res.generator,
   };
 }
 
@@ -522,6 +538,7 @@ export function machine(): Record<string, unknown> {
 
 export async function runBench(o: BenchOptions, argv: string[]): Promise<Record<string, any>> {
   mkdirSync(o.out, { recursive: true });
+  generator = o.generator;
   const started = new Date().toISOString();
   const command = `npm run bench -- ${argv.join(' ')}`.trim();
   const sections: Record<string, any> = {};

@@ -1,11 +1,12 @@
 // Storage alone: how many records/s the StorageWriter (worker thread, one transaction per batch,
-// batched FTS) commits when nothing else runs, for a few batch settings. No UDP, no core.
+// batched FTS) commits when nothing else runs, for a few batch settings, and the storage worker's CPU
+// per record (the figure that decides whether it keeps up on a shared core). No UDP, no core.
 //
-//   node dist/bench/writer-micro.js [--records 200000] [--sources 256]
+//   node dist/bench/writer-micro.js [--records 200000] [--sources 256] [--variants N] [--runs 3]
 import { join } from 'node:path';
 import { StorageWriter } from '../src/receiver/store/writer.js';
 import type { LogRecord } from '../src/netconsole/types.js';
-import { removeDir, tempDir } from './common.js';
+import { removeDir, tempDir, threadCpuDelta, threadCpuOf } from './common.js';
 
 const arg = (name: string, def: number): number => {
   const i = process.argv.indexOf(`--${name}`);
@@ -20,9 +21,10 @@ function record(i: number, sources: number): LogRecord {
   };
 }
 
-async function one(records: number, sources: number, opts: { batchSize: number; flushIntervalMs: number; emitRows: boolean }): Promise<number> {
+async function one(records: number, sources: number, opts: { batchSize: number; flushIntervalMs: number; emitRows: boolean }): Promise<{ rate: number; workerUs: number }> {
   const dir = tempDir('nch-writer-');
   const w = await StorageWriter.open({ dbPath: join(dir, 'w.db'), ...opts, maxQueue: records + 10 });
+  const cpu0 = threadCpuOf(process.pid);
   const t0 = performance.now();
   // Enqueued at a steady 10k per tick so batching behaves as under load, not as one giant backlog.
   for (let i = 0; i < records; ) {
@@ -32,27 +34,34 @@ async function one(records: number, sources: number, opts: { batchSize: number; 
   }
   await w.flush();
   const s = (performance.now() - t0) / 1000;
+  const workerUs = (threadCpuDelta(process.pid, cpu0, threadCpuOf(process.pid)).busiestOther / records) * 1e6;
   const written = w.stats().written;
   await w.close();
   removeDir(dir);
   if (written !== records) throw new Error(`stored ${written}/${records}`);
-  return records / s;
+  return { rate: records / s, workerUs };
 }
 
 const records = arg('records', 200_000);
 const sources = arg('sources', 256);
-const variants = [
+const runs = arg('runs', 3);
+const all = [
   { batchSize: 5000, flushIntervalMs: 10, emitRows: true },
   { batchSize: 5000, flushIntervalMs: 10, emitRows: false },
   { batchSize: 20000, flushIntervalMs: 10, emitRows: true },
   { batchSize: 1000, flushIntervalMs: 10, emitRows: true },
 ];
+const variants = all.slice(0, arg('variants', all.length));
 const out = [];
+const fig = (xs: number[], digits: number): { median: number; min: number; max: number } => {
+  xs.sort((a, b) => a - b);
+  const r = (x: number): number => Number(x.toFixed(digits));
+  return { median: r(xs[Math.floor(xs.length / 2)]!), min: r(xs[0]!), max: r(xs[xs.length - 1]!) };
+};
 for (const v of variants) {
-  const rates = [];
-  for (let run = 0; run < 3; run++) rates.push(await one(records, sources, v));
-  rates.sort((a, b) => a - b);
-  out.push({ ...v, recordsPerSec: { median: Math.round(rates[1]!), min: Math.round(rates[0]!), max: Math.round(rates[2]!) } });
+  const res = [];
+  for (let run = 0; run < runs; run++) res.push(await one(records, sources, v));
+  out.push({ ...v, recordsPerSec: fig(res.map((r) => r.rate), 0), workerCpuUsPerRecord: fig(res.map((r) => r.workerUs), 2) });
   process.stderr.write(`${JSON.stringify(out[out.length - 1])}\n`);
 }
 process.stdout.write(JSON.stringify({ records, sources, variants: out }) + '\n');

@@ -1,6 +1,7 @@
 // Smoke test of the benchmark harness itself (bench/): a tiny bounded ingest run against a real
 // `serve`, and the query part on a tiny generated database. No timing assertions.
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -8,12 +9,15 @@ import { test } from 'node:test';
 import { parseArgs, runBench } from '../bench/run.js';
 import { renderMarkdown } from '../bench/report.js';
 
-test('bench: --only ingest,query with a tiny bounded run produces results and a table', { timeout: 120_000 }, async () => {
+// The C sending loop (bench/blast.c) is built with `cc`; without one the bench falls back to node.
+const hasCc = spawnSync('cc', ['--version']).status === 0;
+
+test('bench: --only ingest,frag,query with a tiny bounded run produces results and a table', { timeout: 120_000 }, async () => {
   const out = mkdtempSync(join(tmpdir(), 'nch-bench-smoke-'));
   try {
-    const argv = ['--only', 'ingest,query', '--quick', '--runs', '1', '--rates', '2000', '--duration', '0.5', '--sources', '8', '--db-rows', '3000', '--query-reps', '2', '--out', out, '--no-report'];
+    const argv = ['--only', 'ingest,frag,query', '--quick', '--runs', '1', '--rates', '2000', '--duration', '0.5', '--sources', '8', '--frag-rate', '1000', '--db-rows', '3000', '--query-reps', '2', '--out', out, '--no-report'];
     const o = parseArgs(argv);
-    assert.deepEqual(o.only, ['ingest', 'query']);
+    assert.deepEqual(o.only, ['ingest', 'frag', 'query']);
     const res = await runBench(o, argv);
     const ingest = res.sections.ingest.result;
     assert.ok(ingest, `ingest failed: ${res.sections.ingest.error}`);
@@ -21,7 +25,14 @@ test('bench: --only ingest,query with a tiny bounded run produces results and a 
     const run = ingest.rates[0].runs[0];
     assert.equal(run.sent, 1000);
     assert.ok(run.stored > 0, 'some records stored');
+    assert.equal(run.generator, hasCc ? 'c' : 'node');
     assert.ok(ingest.rates[0].ceiling.runs[0].received > 0, 'the do-nothing receiver counted datagrams');
+    // Fragmented records: 4 datagrams each, every one sent by the same sending loop.
+    const frag = res.sections.frag.result;
+    assert.ok(frag, `frag failed: ${res.sections.frag.error}`);
+    assert.equal(frag.runs[0].sent, 500);
+    assert.equal(frag.runs[0].generator, hasCc ? 'c' : 'node');
+    assert.ok(frag.runs[0].stored > 0, 'some fragmented records stored');
     const query = res.sections.query.result;
     assert.ok(query, `query failed: ${res.sections.query.error}`);
     assert.equal(query.rows, 3000);
@@ -34,6 +45,8 @@ test('bench: --only ingest,query with a tiny bounded run produces results and a 
   }
 });
 
-test('bench: unknown --only part is refused', () => {
+test('bench: unknown --only part and unknown --generator are refused', () => {
   assert.throws(() => parseArgs(['--only', 'ingest,nope']), /unknown part 'nope'/);
+  assert.throws(() => parseArgs(['--generator', 'rust']), /--generator: 'rust'/);
+  assert.equal(parseArgs(['--generator', 'node']).generator, 'node');
 });
