@@ -114,6 +114,8 @@ export interface IngestRun {
   threadCpuSec: { main: number; busiestOther: number };
   /** ms from the last send until every record was stored and the tail was found by ?q= (null: not within 1 s). */
   searchableMs: number | null;
+  /** ms from the last send until every record was stored (null: never), polled every 10 ms up to 1 s, then every 100 ms. */
+  allStoredMs: number | null;
   /** Datagrams the collector's socket delivered (from /api/stats), and the kernel's receive-buffer drops (system-wide). */
   received: number;
   kernelDrops: number;
@@ -151,9 +153,11 @@ async function ingestRun(srv: ServeProcess, stored: StoredCounter, load: Child, 
   // within 1 s of the last send.
   const deadline = res.lastAt + 1000;
   let searchableMs: number | null = null;
+  let allStoredMs: number | null = null;
   for (;;) {
     const n = stored.read() - before;
     if (n >= res.sent) {
+      allStoredMs ??= Date.now() - res.lastAt;
       const page = await getJson(`${srv.http}/api/messages?q=e${tag}&limit=1000`).catch(() => null);
       if (page && page.messages.length === Math.min(o.sources, res.sent)) { searchableMs = Date.now() - res.lastAt; break; }
     }
@@ -169,6 +173,7 @@ async function ingestRun(srv: ServeProcess, stored: StoredCounter, load: Child, 
     await sleep(100);
     const n = stored.read();
     if (n !== last) { last = n; stableSince = Date.now(); }
+    if (n - before >= res.sent) allStoredMs ??= Date.now() - res.lastAt;
   }
   const cpu1 = cpuSecondsOf(srv.pid);
   const threads1 = threadCpuOf(srv.pid);
@@ -178,7 +183,7 @@ async function ingestRun(srv: ServeProcess, stored: StoredCounter, load: Child, 
   const lost = Math.max(0, res.sent - storedN);
   return {
     target: o.rate, achieved: Math.round(res.achievedRate), sent: res.sent, stored: storedN, lost,
-    lossPct: (100 * lost) / Math.max(1, res.sent), lossless: searchableMs !== null && lost === 0, searchableMs,
+    lossPct: (100 * lost) / Math.max(1, res.sent), lossless: searchableMs !== null && lost === 0, searchableMs, allStoredMs,
     received: stats1.datagrams - stats0.datagrams, kernelDrops: udp1.RcvbufErrors - udp0.RcvbufErrors,
     collectorCpuSec: cpu1 - cpu0, loaderTimedOut: res.timedOut, generator: res.generator,
     // The storage worker is the busiest thread other than main (thread ids are stable within a serve).
@@ -232,7 +237,7 @@ async function partIngest(o: BenchOptions): Promise<{ rates: RateResult[]; lossl
       try {
         for (let i = 0; i < o.runs; i++) {
           const r = await ingestRun(srv, stored, load, { rate, count, sources: o.sources, recordBytes: 100, mode: 'plain', maxMs });
-          note(`ingest ${rate}/s run ${i + 1}: achieved ${r.achieved}/s, stored ${r.stored}/${r.sent} (loss ${r.lossPct.toFixed(2)}%), searchable ${r.searchableMs ?? '-'} ms, kernel drops ${r.kernelDrops}, collector CPU ${r.collectorCpuSec.toFixed(2)} s (main ${r.threadCpuSec.main.toFixed(2)}, worker ${r.threadCpuSec.busiestOther.toFixed(2)})`);
+          note(`ingest ${rate}/s run ${i + 1}: achieved ${r.achieved}/s, stored ${r.stored}/${r.sent} (loss ${r.lossPct.toFixed(2)}%), all stored after ${r.allStoredMs ?? '-'} ms, searchable ${r.searchableMs === null ? '-' : Math.round(r.searchableMs)} ms, kernel drops ${r.kernelDrops}, collector CPU ${r.collectorCpuSec.toFixed(2)} s (main ${r.threadCpuSec.main.toFixed(2)}, worker ${r.threadCpuSec.busiestOther.toFixed(2)})`);
           runs.push(r);
         }
       } finally {

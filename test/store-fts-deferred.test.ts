@@ -87,10 +87,13 @@ test('flush makes a deferred batch searchable before it resolves', async (t) => 
 });
 
 const writerJs = fileURLToPath(new URL('../src/receiver/store/writer.js', import.meta.url));
-/** Child: one big batch; dies by SIGKILL the moment it is committed, before its deferred indexing. */
+/**
+ * Child: one big batch; dies by SIGKILL the moment it is committed, before its deferred indexing
+ * (whose idle trigger is pushed out to a minute, so the kill always comes first).
+ */
 const childScript = `
 const { StorageWriter } = await import(${JSON.stringify(writerJs)});
-const w = await StorageWriter.open({ dbPath: process.argv[1], batchSize: ${BIG * 2} });
+const w = await StorageWriter.open({ dbPath: process.argv[1], batchSize: ${BIG * 2}, ftsIdleMs: 60000 });
 w.on('stored', (rows) => { process.stdout.write('committed ' + rows.length + '\\n', () => process.kill(process.pid, 'SIGKILL')); });
 for (let i = 0; i < ${BIG}; i++) {
   w.record({ source: '10.6.1.' + (i % 4) + ':6666', format: 'extended', seq: i, pri: 6, level: 6, facility: 0, tsUsec: i,

@@ -11,6 +11,8 @@ export interface WriteServiceOptions {
   emitRows: boolean;
   /** Run crash-incident detection on each committed batch, here on the write side (rows and ids are at hand). */
   detectIncidents?: boolean;
+  /** Deferred full-text indexing runs once no batch has come for this long, ms (default FTS_IDLE_MS). */
+  ftsIdleMs?: number;
 }
 
 /** An incident that opened, closed or changed, with its database id. */

@@ -13,6 +13,13 @@ import { IncidentDetector, type IncidentChange } from '../../netconsole/incident
 import { detectorInput, IncidentsStore } from '../incidents-store.js';
 import type { StoredMessage } from './types.js';
 
+/**
+ * Deferred full-text indexing (BatchWriter.ftsDue) also runs once no batch has arrived for this
+ * long: the write side has caught up, so the rows become searchable now instead of at the deadline.
+ * While batches keep coming (the writer is behind) it waits for the bulk size or the deadline.
+ */
+export const FTS_IDLE_MS = 5;
+
 export class WriteService {
   private db: Db | null = null;
   private writer: BatchWriter | null = null;
@@ -26,6 +33,8 @@ export class WriteService {
   private checkpointer: Checkpointer | null = null;
   /** Messages stored so far: what makes the write side busy (counter snapshots keep coming when idle). */
   private messagesStored = 0;
+  /** Batches handled so far: the deferred-indexing timer compares it to see whether any came meanwhile. */
+  private batches = 0;
   private readonly idleGc = new IdleGc();
 
   constructor(private readonly options: WriteServiceOptions, private readonly reply: (msg: FromWriter) => void) {
@@ -69,6 +78,7 @@ export class WriteService {
       this.reply({ type: 'batch-failed', id: msg.id, items: msg.items.length, message: 'storage is closed' });
       return;
     }
+    this.batches++;
     try {
       const { rows, events } = this.writer.write(decodeItems(msg.items), msg.index === true, Date.now());
       this.messagesStored += rows.length;
@@ -85,10 +95,10 @@ export class WriteService {
    * Deferred full-text indexing (BatchWriter.ftsDue): run it when due, after the batch was answered
    * so the live stream does not wait for it; otherwise make sure a timer will.
    */
-  private indexIfDue(): void {
+  private indexIfDue(idle = false): void {
     const writer = this.writer;
     if (!writer || this.closed || writer.ftsPending === 0) return;
-    if (!writer.ftsDue(Date.now())) {
+    if (!idle && !writer.ftsDue(Date.now())) {
       this.indexLater();
       return;
     }
@@ -97,15 +107,22 @@ export class WriteService {
     } catch (err) {
       // Disk full and the like: the rows stay stored and are indexed by a later attempt.
       process.emitWarning(`netconsole-hub full-text indexing failed (will retry): ${errorMessage(err)}`);
-      this.indexLater();
+      this.indexLater(true);
     }
   }
 
-  private indexLater(): void {
-    this.ftsTimer ??= setTimeout(() => {
+  /**
+   * Looks again after FTS_IDLE_MS: no batch since means idle (index now), else the bulk rules decide.
+   * After a failure it waits FTS_MAX_DELAY_MS, so a full disk is retried a few times a second, not 200.
+   */
+  private indexLater(afterFailure = false): void {
+    if (this.ftsTimer) return;
+    const seen = this.batches;
+    const delay = afterFailure ? FTS_MAX_DELAY_MS : Math.min(this.options.ftsIdleMs ?? FTS_IDLE_MS, FTS_MAX_DELAY_MS);
+    this.ftsTimer = setTimeout(() => {
       this.ftsTimer = null;
-      this.indexIfDue();
-    }, FTS_MAX_DELAY_MS);
+      this.indexIfDue(!afterFailure && this.batches === seen);
+    }, delay);
   }
 
   /** Runs one retention step after the current message, so a waiting batch goes first. */

@@ -28,6 +28,8 @@ export interface StorageWriterOptions {
   emitRows?: boolean;
   /** Detect crash incidents on the write side and emit 'incidents' (default false). */
   detectIncidents?: boolean;
+  /** Deferred full-text indexing runs once the write side has been idle this long, ms (default 5; tests lengthen it). */
+  ftsIdleMs?: number;
 }
 
 /**
@@ -116,6 +118,7 @@ export class StorageWriter extends EventEmitter implements Sink {
       retention: options.retention,
       emitRows: options.emitRows ?? true,
       detectIncidents: options.detectIncidents ?? false,
+      ftsIdleMs: options.ftsIdleMs,
     };
     let writer: StorageWriter | undefined;
     let onMessage: (msg: FromWriter) => void = () => {};
