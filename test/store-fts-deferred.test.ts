@@ -13,7 +13,7 @@ import { fileURLToPath } from 'node:url';
 import { createInterface } from 'node:readline';
 import Database from 'better-sqlite3';
 import { StorageWriter } from '../src/receiver/store/writer.js';
-import { FTS_INLINE_MAX_ROWS } from '../src/receiver/store/batch-writer.js';
+import { FTS_CHUNK_ROWS, FTS_INLINE_MAX_ROWS } from '../src/receiver/store/batch-writer.js';
 import { openDatabase } from '../src/receiver/store/database.js';
 import { defaultMigrationsDir } from '../src/receiver/store/migrate.js';
 import type { LogRecord } from '../src/netconsole/types.js';
@@ -165,5 +165,69 @@ test('a database written before migration 003 is upgraded as fully indexed: noth
   w.record(rec(0, 'upgradeword new', Date.now()));
   await w.close();
   assert.deepEqual(counts(path, 'upgradeword'), { messages: 51, matches: 51, through: 51 });
+  assertIntact(path);
+});
+
+test('migration 004 rebuilds the full-text index without per-row lengths: every old row found once, even ones a crash left unindexed', async (t) => {
+  const path = tempPath(t);
+  // A database of the release before 004 (migrations 001-003), 50 rows of which the last 20 were
+  // committed but not yet indexed when it stopped (fts_progress says 30).
+  const oldMigrations = mkdtempSync(join(tmpdir(), 'nch-old-migrations-'));
+  t.after(() => rmSync(oldMigrations, { recursive: true, force: true }));
+  for (const f of readdirSync(defaultMigrationsDir()).filter((n) => /^00[123]_/.test(n))) copyFileSync(join(defaultMigrationsDir(), f), join(oldMigrations, f));
+  const { db } = openDatabase(path, { migrationsDir: oldMigrations });
+  db.exec(`INSERT INTO hosts (id, address, first_seen, last_seen) VALUES (1, '10.6.3.1', 0, 0);
+    INSERT INTO sources (id, host_id, address, format, first_seen, last_seen) VALUES (1, 1, '10.6.3.1:6666', 'extended', 0, 0);
+    INSERT INTO boots (id, host_id, number, started_at, reason) VALUES (1, 1, 1, 0, 'first');`);
+  const ins = db.prepare("INSERT INTO messages (host_id, source_id, boot_id, seq, level, received_at, text, format) VALUES (1, 1, 1, ?, ?, 0, ?, 'extended')");
+  for (let i = 1; i <= 50; i++) ins.run(i, i % 10 === 0 ? 3 : 6, `rebuildword old ${i}`);
+  db.exec('INSERT INTO messages_fts (rowid, text) SELECT id, text FROM messages WHERE id <= 30; UPDATE fts_progress SET indexed_through = 30');
+  assert.ok(db.prepare("SELECT 1 FROM sqlite_schema WHERE name = 'messages_fts_docsize'").get(), 'the old index has a length table');
+  db.close();
+
+  const w = await StorageWriter.open({ dbPath: path });
+  t.after(() => w.close());
+  w.record(rec(0, 'rebuildword new', Date.now()));
+  await w.close();
+  assert.deepEqual(counts(path, 'rebuildword'), { messages: 51, matches: 51, through: 51 });
+  assertIntact(path);
+  const after = new Database(path, { readonly: true });
+  try {
+    assert.equal(after.prepare("SELECT 1 FROM sqlite_schema WHERE name = 'messages_fts_docsize'").get(), undefined, 'no length table any more');
+    const levelIndex = after.prepare("SELECT sql FROM sqlite_schema WHERE name = 'messages_level_id'").get() as { sql: string };
+    assert.match(levelIndex.sql, /WHERE level <= 4/);
+    // The partial index still answers a severity filter: the five level-3 rows, newest first.
+    const severe = after.prepare('SELECT id FROM messages m WHERE m.level <= ? AND m.level <= 4 ORDER BY m.id DESC').all(3) as { id: number }[];
+    assert.deepEqual(severe.map((r) => r.id), [50, 40, 30, 20, 10]);
+  } finally {
+    after.close();
+  }
+});
+
+test('a backlog larger than one chunk (an index rebuild) is indexed after ready, in chunks, while new records are stored', { timeout: 120_000 }, async (t) => {
+  const path = tempPath(t);
+  const backlog = FTS_CHUNK_ROWS + FTS_CHUNK_ROWS / 2;
+  const { db } = openDatabase(path);
+  db.exec(`INSERT INTO hosts (id, address, first_seen, last_seen) VALUES (1, '10.6.4.1', 0, 0);
+    INSERT INTO sources (id, host_id, address, format, first_seen, last_seen) VALUES (1, 1, '10.6.4.1:6666', 'extended', 0, 0);
+    INSERT INTO boots (id, host_id, number, started_at, reason) VALUES (1, 1, 1, 0, 'first');`);
+  const ins = db.prepare("INSERT INTO messages (host_id, source_id, boot_id, seq, received_at, text, format) VALUES (1, 1, 1, ?, 0, ?, 'extended')");
+  db.transaction(() => { for (let i = 1; i <= backlog; i++) ins.run(i, `chunkword old ${i}`); })();
+  // What migration 004 leaves: rows stored, the index empty, the progress at 0.
+  assert.equal(counts(path, 'chunkword').matches, 0);
+  db.close();
+
+  const w = await StorageWriter.open({ dbPath: path });
+  t.after(() => w.close());
+  assert.equal(w.ftsBacklog, backlog, 'ready before the backlog is indexed, and says how large it is');
+  for (let i = 0; i < 10; i++) w.record(rec(i, 'chunkword new', Date.now()));
+  const limit = Date.now() + 60_000;
+  let c = counts(path, 'chunkword');
+  while (c.matches < backlog + 10 && Date.now() < limit) {
+    await new Promise((r) => setTimeout(r, 50));
+    c = counts(path, 'chunkword');
+  }
+  assert.deepEqual(c, { messages: backlog + 10, matches: backlog + 10, through: backlog + 10 });
+  await w.close();
   assertIntact(path);
 });

@@ -126,6 +126,9 @@ export class Collector {
   static async start(opts: CollectorOptions): Promise<Collector> {
     const writer = await StorageWriter.open({ dbPath: opts.dbPath, retention: opts.retention, detectIncidents: true, worker: !opts.inlineStorage });
     const c = new Collector(writer, opts);
+    if (writer.ftsBacklog > 0) {
+      opts.logger.info({ fts_backlog: writer.ftsBacklog }, `full-text index: indexing ${writer.ftsBacklog} stored messages in the background (an upgrade rebuilt it); until done, searches miss older messages`);
+    }
     const raw = opts.capture === 'raw';
     try {
       if (raw) c.openRaw();

@@ -64,6 +64,16 @@ export function matchesLiveFilter(row: MessageJson, filter: LiveFilter, hostName
   return true;
 }
 
+/**
+ * `level <= ?`, plus the literal term of the partial index messages_level_id (warnings and worse,
+ * migrations/004) when the filter lies inside it: the planner only uses a partial index whose WHERE
+ * term appears in the query as written.
+ */
+function levelSql(level: number): string {
+  return level <= SEVERE_LEVEL ? `m.level <= ? AND m.level <= ${SEVERE_LEVEL}` : 'm.level <= ?';
+}
+const SEVERE_LEVEL = 4;
+
 function liveFilterSql(filter: LiveFilter, where: string[], params: unknown[]): void {
   if (filter.hostIds !== undefined) {
     const ids = filter.hostIds;
@@ -71,7 +81,7 @@ function liveFilterSql(filter: LiveFilter, where: string[], params: unknown[]): 
     params.push(...filter.hostIds);
   }
   if (filter.level !== undefined) {
-    where.push('m.level <= ?');
+    where.push(levelSql(filter.level));
     params.push(filter.level);
   }
   if (filter.text !== undefined && filter.text !== '') {
@@ -153,7 +163,7 @@ export class WebQueries {
       params.push(f.boot);
     }
     if (f.level !== undefined) {
-      where.push('m.level <= ?');
+      where.push(levelSql(f.level));
       params.push(f.level);
     }
     if (f.facility !== undefined) {

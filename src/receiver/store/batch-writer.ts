@@ -25,6 +25,12 @@ export const FTS_INLINE_MAX_ROWS = 1000;
 export const FTS_BULK_ROWS = 20_000;
 /** ... or once the oldest has waited this long (searchable within a second of arrival). */
 export const FTS_MAX_DELAY_MS = 250;
+/**
+ * One indexing transaction covers at most this many rows (about 0.3 s): a backlog left by a crash
+ * or by an upgrade that rebuilt the index (migration 004) is indexed in such chunks, with batches
+ * written in between, instead of one transaction that holds the writer for a minute.
+ */
+export const FTS_CHUNK_ROWS = 100_000;
 /** Cache entries untouched for a whole period of this length are dropped (so idle sources cost nothing here). */
 const CACHE_SWEEP_MS = 4000;
 
@@ -92,7 +98,7 @@ export class BatchWriter {
   private sweptAt = Date.now();
   private readonly st: Record<string, Statement>;
   private readonly runBatch: Transaction<(items: StoreItem[], indexNow: boolean) => BatchResult>;
-  private readonly runIndex: Transaction<() => number>;
+  private readonly runIndexChunk: Transaction<(maxRows: number) => number>;
   /** Rows this writer stored without indexing them, and since when. */
   private ftsDeferred = 0;
   private ftsDeferredSince = 0;
@@ -121,6 +127,10 @@ export class BatchWriter {
       ftsProgress: p('SELECT indexed_through AS through FROM fts_progress WHERE id = 1'),
       indexAfter: p('INSERT INTO messages_fts (rowid, text) SELECT id, text FROM messages WHERE id > ?'),
       setFtsProgress: p('UPDATE fts_progress SET indexed_through = (SELECT coalesce(max(id), 0) FROM messages) WHERE id = 1'),
+      chunkEnd: p('SELECT max(id) AS last, count(*) AS n FROM (SELECT id FROM messages WHERE id > ? ORDER BY id LIMIT ?)'),
+      indexRange: p('INSERT INTO messages_fts (rowid, text) SELECT id, text FROM messages WHERE id > ? AND id <= ?'),
+      setFtsProgressTo: p('UPDATE fts_progress SET indexed_through = ? WHERE id = 1'),
+      countAfter: p('SELECT count(*) AS n FROM messages WHERE id > ?'),
       insertEvent: p('INSERT INTO seq_events (host_id, source_id, boot_id, type, at, seq_from, seq_to, detail) VALUES (?, ?, ?, ?, ?, ?, ?, ?)'),
       // Increments: the columns add up in SQL; `other` (rare: counters without a column) is merged in JS.
       addSourceCounters: p(
@@ -134,7 +144,7 @@ export class BatchWriter {
       addHubCounter: p('INSERT INTO hub_counters (name, value, updated_at) VALUES (?, ?, ?) ON CONFLICT (name) DO UPDATE SET value = value + excluded.value, updated_at = excluded.updated_at'),
     };
     this.runBatch = db.transaction((items: StoreItem[], indexNow: boolean) => this.writeItems(items, indexNow));
-    this.runIndex = db.transaction(() => this.indexUnindexed());
+    this.runIndexChunk = db.transaction((maxRows: number) => this.indexChunk(maxRows));
   }
 
   /**
@@ -176,11 +186,48 @@ export class BatchWriter {
     return this.ftsDeferred >= FTS_BULK_ROWS || (this.ftsDeferred > 0 && now - this.ftsDeferredSince >= FTS_MAX_DELAY_MS);
   }
 
-  /** Indexes every stored row not yet in the FTS index, in its own transaction; returns how many. */
-  indexPending(): number {
-    const n = this.runIndex.immediate();
-    this.ftsDeferred = 0;
+  /**
+   * At open: counts the rows a crash or an index rebuild left unindexed, so they are pending (and
+   * due at once) like deferred rows. Returns how many.
+   */
+  loadFtsBacklog(now: number): number {
+    const through = (this.st.ftsProgress.get() as { through: number }).through;
+    const n = (this.st.countAfter.get(through) as { n: number }).n;
+    this.ftsDeferred = n;
+    this.ftsDeferredSince = now - FTS_MAX_DELAY_MS;
     return n;
+  }
+
+  /**
+   * Indexes up to `maxRows` unindexed rows, oldest first, in their own transaction; returns how many
+   * are still pending (0 once a chunk came up short: nothing is left).
+   */
+  indexSome(maxRows = FTS_CHUNK_ROWS): number {
+    const n = this.runIndexChunk.immediate(maxRows);
+    this.ftsDeferred = n < maxRows ? 0 : Math.max(1, this.ftsDeferred - n);
+    return this.ftsDeferred;
+  }
+
+  /** Indexes every stored row not yet in the FTS index, a chunk per transaction; returns how many. */
+  indexPending(): number {
+    let total = 0;
+    for (;;) {
+      const n = this.runIndexChunk.immediate(FTS_CHUNK_ROWS);
+      total += n;
+      if (n < FTS_CHUNK_ROWS) break;
+    }
+    this.ftsDeferred = 0;
+    return total;
+  }
+
+  /** Inside a write transaction: index the next `maxRows` rows above the recorded progress. */
+  private indexChunk(maxRows: number): number {
+    const through = (this.st.ftsProgress.get() as { through: number }).through;
+    const chunk = this.st.chunkEnd.get(through, maxRows) as { last: number | null; n: number };
+    if (chunk.last === null) return 0;
+    this.st.indexRange.run(through, chunk.last);
+    this.st.setFtsProgressTo.run(chunk.last);
+    return chunk.n;
   }
 
   /**

@@ -28,7 +28,8 @@ export type ToWriter =
   | { type: 'close' };
 
 export type FromWriter =
-  | { type: 'ready'; migration: MigrationResult }
+  /** `ftsBacklog`: stored messages still to be indexed for full-text search, in the background. */
+  | { type: 'ready'; migration: MigrationResult; ftsBacklog: number }
   | { type: 'open-failed'; message: string }
   | { type: 'stored'; id: number; messages: number; events: number; items: number; rows: StoredMessage[] | null }
   | { type: 'batch-failed'; id: number; items: number; message: string }

@@ -2,7 +2,7 @@
 // database (migrating it), writes each batch in one transaction, runs retention steps between
 // batches, and answers with what was stored.
 import { openDatabase, type Db } from './database.js';
-import { BatchWriter, FTS_MAX_DELAY_MS } from './batch-writer.js';
+import { BatchWriter, FTS_CHUNK_ROWS, FTS_MAX_DELAY_MS } from './batch-writer.js';
 import { Retention } from './retention.js';
 import { decodeItems } from './batch-codec.js';
 import { IdleGc } from '../idle-gc.js';
@@ -35,6 +35,7 @@ export class WriteService {
   private messagesStored = 0;
   /** Batches handled so far: the deferred-indexing timer compares it to see whether any came meanwhile. */
   private batches = 0;
+  private indexScheduled = false;
   private readonly idleGc = new IdleGc();
 
   constructor(private readonly options: WriteServiceOptions, private readonly reply: (msg: FromWriter) => void) {
@@ -47,15 +48,18 @@ export class WriteService {
       this.db = db;
       this.checkpointer = startCheckpointer(this.options.dbPath, (message) => process.emitWarning(`netconsole-hub: ${message} (the writer checkpoints by itself instead)`));
       this.writer = new BatchWriter(db);
-      // Rows a crash left unindexed (committed, their deferred indexing not yet run) become searchable.
-      this.writer.indexPending();
+      // Rows a crash left unindexed (committed, their deferred indexing not yet run) become searchable
+      // before ready; a larger backlog (an upgrade rebuilt the index) is indexed in chunks after it.
+      const ftsBacklog = this.writer.loadFtsBacklog(Date.now());
+      if (ftsBacklog > 0 && ftsBacklog <= FTS_CHUNK_ROWS) this.writer.indexPending();
       this.retention = new Retention(db, this.options.retention ?? {});
       if (this.options.detectIncidents) {
         this.detector = new IncidentDetector();
         this.incidents = new IncidentsStore(db);
       }
-      this.reply({ type: 'ready', migration });
+      this.reply({ type: 'ready', migration, ftsBacklog: this.writer.ftsPending });
       this.scheduleRetention();
+      if (this.writer.ftsPending > 0) this.indexSoon();
       return true;
     } catch (err) {
       this.checkpointer?.stop();
@@ -103,7 +107,8 @@ export class WriteService {
       return;
     }
     try {
-      writer.indexPending();
+      // A chunk at a time; what is left (a large backlog) goes on after the batches queued meanwhile.
+      if (writer.indexSome() > 0) this.indexSoon();
     } catch (err) {
       // Disk full and the like: the rows stay stored and are indexed by a later attempt.
       process.emitWarning(`netconsole-hub full-text indexing failed (will retry): ${errorMessage(err)}`);
@@ -125,9 +130,21 @@ export class WriteService {
     }, delay);
   }
 
+  /** The next indexing chunk, after whatever is queued now. */
+  private indexSoon(): void {
+    if (this.indexScheduled) return;
+    this.indexScheduled = true;
+    setImmediate(() => {
+      this.indexScheduled = false;
+      this.indexIfDue(true);
+    });
+  }
+
   /** Runs one retention step after the current message, so a waiting batch goes first. */
   private scheduleRetention(): void {
     if (this.retentionScheduled || !this.retention?.due(Date.now())) return;
+    // Retention first indexes all that is pending; during a large catch-up it waits for the chunks.
+    if ((this.writer?.ftsPending ?? 0) > FTS_CHUNK_ROWS) return;
     this.retentionScheduled = true;
     setImmediate(() => {
       this.retentionScheduled = false;
@@ -186,8 +203,9 @@ export class WriteService {
     if (this.ftsTimer) clearTimeout(this.ftsTimer);
     this.ftsTimer = null;
     try {
-      // Leave nothing unindexed behind (the next open would catch up, but a reader should not wait).
-      this.writer?.indexPending();
+      // Leave nothing unindexed behind (the next open would catch up, but a reader should not wait);
+      // a large catch-up is left to the next open rather than holding the stop for it.
+      if ((this.writer?.ftsPending ?? 0) <= FTS_CHUNK_ROWS) this.writer?.indexPending();
     } catch (err) {
       process.emitWarning(`netconsole-hub full-text indexing at close failed (done at next start): ${errorMessage(err)}`);
     }

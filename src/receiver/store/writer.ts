@@ -77,6 +77,8 @@ export interface StorageWriter {
 
 export class StorageWriter extends EventEmitter implements Sink {
   readonly migration: MigrationResult;
+  /** Stored messages the write side is still indexing for full-text search at open (after an index rebuild). */
+  ftsBacklog = 0;
   private readonly maxQueue: number;
   private readonly batchSize: number;
   private readonly flushIntervalMs: number;
@@ -123,10 +125,10 @@ export class StorageWriter extends EventEmitter implements Sink {
     let writer: StorageWriter | undefined;
     let onMessage: (msg: FromWriter) => void = () => {};
     let onFailure: (err: Error) => void = () => {};
-    const ready = new Promise<MigrationResult>((resolve, reject) => {
+    const ready = new Promise<{ migration: MigrationResult; ftsBacklog: number }>((resolve, reject) => {
       onMessage = (msg) => {
         if (writer) writer.receive(msg);
-        else if (msg.type === 'ready') resolve(msg.migration);
+        else if (msg.type === 'ready') resolve(msg);
         else if (msg.type === 'open-failed') reject(new StoreError(msg.message));
       };
       onFailure = (err) => {
@@ -138,11 +140,12 @@ export class StorageWriter extends EventEmitter implements Sink {
       options.worker === false
         ? inlineBackend(serviceOptions, (m) => onMessage(m))
         : workerBackend(serviceOptions, (m) => onMessage(m), (err) => onFailure(err));
-    const migration = await ready.catch(async (err: unknown) => {
+    const { migration, ftsBacklog } = await ready.catch(async (err: unknown) => {
       await backend.stopped;
       throw err;
     });
     writer = new StorageWriter(options, migration);
+    writer.ftsBacklog = ftsBacklog;
     writer.backend = backend;
     return writer;
   }
