@@ -1,6 +1,6 @@
 // Messages between StorageWriter (main thread) and the write service (worker thread or inline).
 import type { MigrationResult } from './migrate.js';
-import type { EncodedItem } from './batch-codec.js';
+import type { EncodedBatch } from './batch-codec.js';
 import type { RetentionOptions, StoredMessage } from './types.js';
 
 export interface WriteServiceOptions {
@@ -23,7 +23,7 @@ export interface IncidentNotice {
 
 export type ToWriter =
   /** `index`: index every stored row for full-text search before answering (flush). */
-  | { type: 'batch'; id: number; items: EncodedItem[]; index?: boolean }
+  | { type: 'batch'; id: number; items: EncodedBatch; index?: boolean }
   | { type: 'emit-rows'; on: boolean }
   | { type: 'close' };
 

@@ -4,7 +4,7 @@
 import { openDatabase, type Db } from './database.js';
 import { BatchWriter, FTS_CHUNK_ROWS, FTS_MAX_DELAY_MS } from './batch-writer.js';
 import { Retention } from './retention.js';
-import { decodeItems } from './batch-codec.js';
+import { decodeItems, itemCount } from './batch-codec.js';
 import { IdleGc } from '../idle-gc.js';
 import { startCheckpointer, type Checkpointer } from './checkpointer.js';
 import { describeDbError, errorMessage } from './errors.js';
@@ -79,17 +79,17 @@ export class WriteService {
       return;
     }
     if (!this.writer || this.closed) {
-      this.reply({ type: 'batch-failed', id: msg.id, items: msg.items.length, message: 'storage is closed' });
+      this.reply({ type: 'batch-failed', id: msg.id, items: itemCount(msg.items), message: 'storage is closed' });
       return;
     }
     this.batches++;
     try {
       const { rows, events } = this.writer.write(decodeItems(msg.items), msg.index === true, Date.now());
       this.messagesStored += rows.length;
-      this.reply({ type: 'stored', id: msg.id, messages: rows.length, events, items: msg.items.length, rows: this.emitRows ? rows : null });
+      this.reply({ type: 'stored', id: msg.id, messages: rows.length, events, items: itemCount(msg.items), rows: this.emitRows ? rows : null });
       this.detect(rows);
     } catch (err) {
-      this.reply({ type: 'batch-failed', id: msg.id, items: msg.items.length, message: describeDbError(this.options.dbPath, err).message });
+      this.reply({ type: 'batch-failed', id: msg.id, items: itemCount(msg.items), message: describeDbError(this.options.dbPath, err).message });
     }
     this.indexIfDue();
     this.scheduleRetention();

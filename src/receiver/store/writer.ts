@@ -7,7 +7,7 @@ import { Worker } from 'node:worker_threads';
 import type { LogRecord, SeqEvent, Sink } from '../../netconsole/types.js';
 import { StoreError } from './errors.js';
 import { WriteService } from './write-service.js';
-import { encodeItems } from './batch-codec.js';
+import { encodeItems, transferables } from './batch-codec.js';
 import type { FromWriter, IncidentNotice, ToWriter, WriteServiceOptions } from './write-protocol.js';
 import type { DropReason, RetentionOptions, StoreItem, StoredMessage, WriterStats } from './types.js';
 import type { MigrationResult } from './migrate.js';
@@ -44,7 +44,8 @@ const MAX_IN_FLIGHT = 2;
 const SEQ_EVENT_TYPES = new Set(['gap', 'duplicate', 'reorder', 'reboot']);
 
 interface Backend {
-  post(msg: ToWriter): void;
+  /** `transfer`: buffers that move to the worker instead of being copied (ignored inline). */
+  post(msg: ToWriter, transfer?: ArrayBuffer[]): void;
   /** Resolves when the write side has closed the database and stopped. */
   stopped: Promise<void>;
 }
@@ -271,7 +272,8 @@ export class StorageWriter extends EventEmitter implements Sink {
     this.pendingBounded -= bounded;
     const id = this.nextBatchId++;
     this.inFlight.set(id, bounded);
-    this.backend.post({ type: 'batch', id, items: encodeItems(items), index: index && this.pending.length === 0 });
+    const batch = encodeItems(items);
+    this.backend.post({ type: 'batch', id, items: batch, index: index && this.pending.length === 0 }, transferables(batch));
   }
 
   /**
@@ -363,7 +365,7 @@ function workerBackend(options: WriteServiceOptions, onMessage: (msg: FromWriter
     onMessage(msg);
   });
   worker.on('error', (err) => onFailure(err));
-  return { post: (msg) => worker.postMessage(msg), stopped };
+  return { post: (msg, transfer) => worker.postMessage(msg, transfer), stopped };
 }
 
 function inlineBackend(options: WriteServiceOptions, onMessage: (msg: FromWriter) => void): Backend {
