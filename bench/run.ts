@@ -27,6 +27,7 @@ import type { LoadConfig, LoadResult } from './load.js';
 import { generate, hostAddress } from './gen-db.js';
 import { summarizeDir, type ThreadProfile } from './profile.js';
 import { renderMarkdown } from './report.js';
+import { coreRecordsPerSec } from './core-rate.js';
 
 const PARTS = ['ingest', 'frag', 'latency', 'query', 'memory', 'sender', 'profile'] as const;
 type Part = (typeof PARTS)[number];
@@ -571,8 +572,11 @@ export async function runBench(o: BenchOptions, argv: string[]): Promise<Record<
   for (const part of o.only) {
     note(`--- ${part}`);
     const t0 = Date.now();
+    // How fast the machine is right now: on a shared VM it drifts by a third within minutes.
+    const coreProbe = coreRecordsPerSec(o.quick ? 50_000 : 200_000).median;
+    note(`machine speed probe: core ${coreProbe} records/s`);
     try {
-      sections[part] = { at: new Date().toISOString(), command, quick: o.quick, runs: o.runs, result: await runners[part](o), seconds: (Date.now() - t0) / 1000 };
+      sections[part] = { at: new Date().toISOString(), command, quick: o.quick, runs: o.runs, coreProbe, result: await runners[part](o), seconds: (Date.now() - t0) / 1000 };
     } catch (err) {
       note(`${part} failed: ${(err as Error).stack ?? err}`);
       sections[part] = { at: new Date().toISOString(), command, error: String((err as Error).message ?? err) };
