@@ -39,8 +39,14 @@ export interface StorageWriterOptions {
  * with `npm run bench -- --only memory,ingest`, see bench/RESULTS.md.
  */
 const WORKER_LIMITS = { maxYoungGenerationSizeMb: 16 };
-/** Batches in flight at once: one being written, one ready behind it. */
+/** Batches in flight at once: one being written, one ready behind it ... */
 const MAX_IN_FLIGHT = 2;
+/**
+ * ... except full batches, which may queue further at the write side. A backlog then waits there
+ * as transferred buffers instead of as record objects on this thread's heap, where every young-
+ * generation GC copied it again (the datagram thread's GC time under a backlog).
+ */
+const MAX_FULL_IN_FLIGHT = 16;
 const SEQ_EVENT_TYPES = new Set(['gap', 'duplicate', 'reorder', 'reboot']);
 
 interface Backend {
@@ -85,6 +91,8 @@ export class StorageWriter extends EventEmitter implements Sink {
   private readonly flushIntervalMs: number;
   private pending: StoreItem[] = [];
   private pendingBounded = 0;
+  /** Bounded items in the batches in flight (the sum of inFlight's values). */
+  private inFlightBounded = 0;
   private readonly inFlight = new Map<number, number>(); // batch id -> bounded items in it
   private nextBatchId = 1;
   private ackedBatchId = 0;
@@ -170,7 +178,7 @@ export class StorageWriter extends EventEmitter implements Sink {
       this.pendingBounded++;
     }
     this.pending.push(item);
-    if (this.pending.length >= this.batchSize && this.inFlight.size < MAX_IN_FLIGHT) this.postBatch();
+    if (this.pending.length >= this.batchSize && this.inFlight.size < MAX_FULL_IN_FLIGHT) this.postBatch();
     else if (this.inFlight.size === 0) this.postSoon();
     else if (!this.timer) this.timer = setTimeout(() => this.onTimer(), this.flushIntervalMs);
     return true;
@@ -235,9 +243,7 @@ export class StorageWriter extends EventEmitter implements Sink {
   }
 
   private queued(): number {
-    let n = this.pendingBounded;
-    for (const c of this.inFlight.values()) n += c;
-    return n;
+    return this.pendingBounded + this.inFlightBounded;
   }
 
   private drop(reason: DropReason, count = 1): false {
@@ -272,6 +278,7 @@ export class StorageWriter extends EventEmitter implements Sink {
     this.pendingBounded -= bounded;
     const id = this.nextBatchId++;
     this.inFlight.set(id, bounded);
+    this.inFlightBounded += bounded;
     const batch = encodeItems(items);
     this.backend.post({ type: 'batch', id, items: batch, index: index && this.pending.length === 0 }, transferables(batch));
   }
@@ -317,6 +324,7 @@ export class StorageWriter extends EventEmitter implements Sink {
   }
 
   private settle(id: number): void {
+    this.inFlightBounded -= this.inFlight.get(id) ?? 0;
     this.inFlight.delete(id);
     this.ackedBatchId = Math.max(this.ackedBatchId, id);
     this.flushWaiters = this.flushWaiters.filter((w) => {
@@ -324,8 +332,9 @@ export class StorageWriter extends EventEmitter implements Sink {
       w.resolve();
       return false;
     });
+    while (this.pending.length >= this.batchSize && this.inFlight.size < MAX_FULL_IN_FLIGHT) this.postBatch();
     // Nothing left in flight: whatever gathered meanwhile goes now (group commit).
-    if (this.pending.length > 0 && this.inFlight.size < MAX_IN_FLIGHT && (this.pending.length >= this.batchSize || !this.timer || this.inFlight.size === 0)) this.postBatch();
+    if (this.pending.length > 0 && this.inFlight.size < MAX_IN_FLIGHT && (!this.timer || this.inFlight.size === 0)) this.postBatch();
   }
 
   /** The write side died: everything not committed is lost and counted; later items are dropped. */
@@ -335,6 +344,7 @@ export class StorageWriter extends EventEmitter implements Sink {
     this.drop('writer_failed', this.queued());
     this.pending = [];
     this.pendingBounded = 0;
+    this.inFlightBounded = 0;
     this.inFlight.clear();
     for (const w of this.flushWaiters) w.reject(this.failed);
     this.flushWaiters = [];
