@@ -45,6 +45,23 @@ function counts(path: string, word: string): { messages: number; matches: number
   }
 }
 
+/** A database with only the migrations whose number matches `versions` (an earlier release's schema). */
+function openOldSchema(t: TestContext, path: string, versions: RegExp): ReturnType<typeof openDatabase>['db'] {
+  const oldMigrations = mkdtempSync(join(tmpdir(), 'nch-old-migrations-'));
+  t.after(() => rmSync(oldMigrations, { recursive: true, force: true }));
+  for (const f of readdirSync(defaultMigrationsDir()).filter((n) => versions.test(n))) copyFileSync(join(defaultMigrationsDir(), f), join(oldMigrations, f));
+  return openDatabase(path, { migrationsDir: oldMigrations }).db;
+}
+
+/** Host 1 / source 1 / boot 1 at `address`, and `n` messages `<word> old <i>` (level from `level`), written directly. */
+function seedMessages(db: ReturnType<typeof openDatabase>['db'], address: string, word: string, n: number, level: (i: number) => number = () => 6): void {
+  db.exec(`INSERT INTO hosts (id, address, first_seen, last_seen) VALUES (1, '${address}', 0, 0);
+    INSERT INTO sources (id, host_id, address, format, first_seen, last_seen) VALUES (1, 1, '${address}:6666', 'extended', 0, 0);
+    INSERT INTO boots (id, host_id, number, started_at, reason) VALUES (1, 1, 1, 0, 'first');`);
+  const ins = db.prepare("INSERT INTO messages (host_id, source_id, boot_id, seq, level, received_at, text, format) VALUES (1, 1, 1, ?, ?, 0, ?, 'extended')");
+  db.transaction(() => { for (let i = 1; i <= n; i++) ins.run(i, level(i), `${word} old ${i}`); })();
+}
+
 /** SQLite and FTS5 integrity (rank 1 also compares the index with the content table). */
 function assertIntact(path: string): void {
   const db = new Database(path);
@@ -148,15 +165,8 @@ test('retention deleting rows whose indexing was deferred keeps the FTS index in
 test('a database written before migration 003 is upgraded as fully indexed: nothing indexed twice, new rows indexed', async (t) => {
   const path = tempPath(t);
   // The schema and the writer of the earlier release: migrations 001-002, FTS indexed per batch.
-  const oldMigrations = mkdtempSync(join(tmpdir(), 'nch-old-migrations-'));
-  t.after(() => rmSync(oldMigrations, { recursive: true, force: true }));
-  for (const f of readdirSync(defaultMigrationsDir()).filter((n) => /^00[12]_/.test(n))) copyFileSync(join(defaultMigrationsDir(), f), join(oldMigrations, f));
-  const { db } = openDatabase(path, { migrationsDir: oldMigrations });
-  db.exec(`INSERT INTO hosts (id, address, first_seen, last_seen) VALUES (1, '10.6.2.1', 0, 0);
-    INSERT INTO sources (id, host_id, address, format, first_seen, last_seen) VALUES (1, 1, '10.6.2.1:6666', 'extended', 0, 0);
-    INSERT INTO boots (id, host_id, number, started_at, reason) VALUES (1, 1, 1, 0, 'first');`);
-  const ins = db.prepare("INSERT INTO messages (host_id, source_id, boot_id, seq, received_at, text, format) VALUES (1, 1, 1, ?, 0, ?, 'extended')");
-  for (let i = 1; i <= 50; i++) ins.run(i, `upgradeword old ${i}`);
+  const db = openOldSchema(t, path, /^00[12]_/);
+  seedMessages(db, '10.6.2.1', 'upgradeword', 50);
   db.exec('INSERT INTO messages_fts (rowid, text) SELECT id, text FROM messages');
   db.close();
 
@@ -172,15 +182,8 @@ test('migration 004 rebuilds the full-text index without per-row lengths: every 
   const path = tempPath(t);
   // A database of the release before 004 (migrations 001-003), 50 rows of which the last 20 were
   // committed but not yet indexed when it stopped (fts_progress says 30).
-  const oldMigrations = mkdtempSync(join(tmpdir(), 'nch-old-migrations-'));
-  t.after(() => rmSync(oldMigrations, { recursive: true, force: true }));
-  for (const f of readdirSync(defaultMigrationsDir()).filter((n) => /^00[123]_/.test(n))) copyFileSync(join(defaultMigrationsDir(), f), join(oldMigrations, f));
-  const { db } = openDatabase(path, { migrationsDir: oldMigrations });
-  db.exec(`INSERT INTO hosts (id, address, first_seen, last_seen) VALUES (1, '10.6.3.1', 0, 0);
-    INSERT INTO sources (id, host_id, address, format, first_seen, last_seen) VALUES (1, 1, '10.6.3.1:6666', 'extended', 0, 0);
-    INSERT INTO boots (id, host_id, number, started_at, reason) VALUES (1, 1, 1, 0, 'first');`);
-  const ins = db.prepare("INSERT INTO messages (host_id, source_id, boot_id, seq, level, received_at, text, format) VALUES (1, 1, 1, ?, ?, 0, ?, 'extended')");
-  for (let i = 1; i <= 50; i++) ins.run(i, i % 10 === 0 ? 3 : 6, `rebuildword old ${i}`);
+  const db = openOldSchema(t, path, /^00[123]_/);
+  seedMessages(db, '10.6.3.1', 'rebuildword', 50, (i) => (i % 10 === 0 ? 3 : 6));
   db.exec('INSERT INTO messages_fts (rowid, text) SELECT id, text FROM messages WHERE id <= 30; UPDATE fts_progress SET indexed_through = 30');
   assert.ok(db.prepare("SELECT 1 FROM sqlite_schema WHERE name = 'messages_fts_docsize'").get(), 'the old index has a length table');
   db.close();
@@ -208,11 +211,7 @@ test('a backlog larger than one chunk (an index rebuild) is indexed after ready,
   const path = tempPath(t);
   const backlog = FTS_CHUNK_ROWS + FTS_CHUNK_ROWS / 2;
   const { db } = openDatabase(path);
-  db.exec(`INSERT INTO hosts (id, address, first_seen, last_seen) VALUES (1, '10.6.4.1', 0, 0);
-    INSERT INTO sources (id, host_id, address, format, first_seen, last_seen) VALUES (1, 1, '10.6.4.1:6666', 'extended', 0, 0);
-    INSERT INTO boots (id, host_id, number, started_at, reason) VALUES (1, 1, 1, 0, 'first');`);
-  const ins = db.prepare("INSERT INTO messages (host_id, source_id, boot_id, seq, received_at, text, format) VALUES (1, 1, 1, ?, 0, ?, 'extended')");
-  db.transaction(() => { for (let i = 1; i <= backlog; i++) ins.run(i, `chunkword old ${i}`); })();
+  seedMessages(db, '10.6.4.1', 'chunkword', backlog);
   // What migration 004 leaves: rows stored, the index empty, the progress at 0.
   assert.equal(counts(path, 'chunkword').matches, 0);
   db.close();
