@@ -3,7 +3,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { IncidentDetector, normaliseFrame, type Incident, type IncidentChange } from '../src/netconsole/incidents.js';
-import { INCIDENT_RULES } from '../src/netconsole/incident-rules.js';
+import { INCIDENT_RULES, matchRule } from '../src/netconsole/incident-rules.js';
 import type { LogRecord } from '../src/netconsole/types.js';
 
 const HOST = '192.0.2.7';
@@ -435,4 +435,15 @@ test('an idle stream with nothing open, watched or remembered is forgotten; one 
   // The kept one still learns its next boot.
   const rb = d.onReboot('crashed', 603_000, 2);
   assert.deepEqual(rb.map((c) => [c.change, c.incident.next_boot]), [['update', 2]]);
+});
+
+test('matchRule: the OOM "invoked oom-killer" headline is found anywhere after the first character, and only there', () => {
+  // The gate looks for this branch as a substring (the regex would scan every line); the rule decides.
+  assert.equal(matchRule('stress invoked oom-killer: gfp_mask=0x140dca, order=0, oom_score_adj=0')?.kind, 'oom');
+  assert.equal(matchRule('x invoked oom-killer: ')?.kind, 'oom');
+  assert.equal(matchRule(' invoked oom-killer: gfp_mask=0x0'), null, 'nothing before it: not the headline');
+  assert.equal(matchRule('stress invoked oom-killer gfp_mask=0x0'), null, 'no colon: not the headline');
+  assert.equal(matchRule('oom-kill:constraint=CONSTRAINT_NONE,nodemask=(null)')?.kind, 'oom');
+  assert.equal(matchRule('Out of memory: Killed process 123 (stress)')?.kind, 'oom');
+  assert.equal(matchRule('e1000e 0000:00:19.0 eth0: NIC Link is Up 1000 Mbps Full Duplex'), null);
 });

@@ -310,18 +310,25 @@ export class IncidentDetector {
     if (record.release) st.release = record.release;
     st.watching.length = 0; // the host spoke: not silent after those
     const user = isUserRecord(record);
-    for (const line of record.text.split('\n')) {
-      if (!user) {
-        const v = LINUX_VERSION.exec(line);
-        if (v) st.release = v[1];
-        this.line(host, st, line, record, ref, now, out);
-      }
-      st.context.push({ text: line, id: ref.id ?? null });
-      if (st.context.length > this.opts.contextLines) st.context.shift();
-      st.linesSinceClose++;
-    }
+    const text = record.text;
+    // Nearly every record is one line: no array for it.
+    if (text.indexOf('\n') < 0) this.pushLine(host, st, text, user, record, ref, now, out);
+    else for (const line of text.split('\n')) this.pushLine(host, st, line, user, record, ref, now, out);
     this.updatePending(host, st);
     return out;
+  }
+
+  private pushLine(host: string, st: HostState, line: string, user: boolean, record: DetectorRecord, ref: RecordRef, now: number, out: IncidentChange[]): void {
+    if (!user) {
+      if (line.startsWith('Linux version ')) {
+        const v = LINUX_VERSION.exec(line);
+        if (v) st.release = v[1];
+      }
+      this.line(host, st, line, record, ref, now, out);
+    }
+    st.context.push({ text: line, id: ref.id ?? null });
+    if (st.context.length > this.opts.contextLines) st.context.shift();
+    st.linesSinceClose++;
   }
 
   /** Closes incidents of quiet hosts and marks hosts that went silent after an incident. */
