@@ -160,9 +160,12 @@ export class BatchWriter {
 
   /**
    * Writes all items in one transaction; on error nothing of the batch is stored and caches are
-   * reloaded. `indexNow` indexes every stored row in the same transaction (flush, close).
+   * reloaded. `indexNow` indexes every stored row in the same transaction (flush, close), unless a
+   * backlog of more than a chunk is being indexed in the background (after an upgrade rebuilt the
+   * index): a stop or an import's flush does not wait for that; the chunks, or the next open, do it.
    */
   write(items: StoreItem[], indexNow = false, now = Date.now()): BatchResult {
+    if (indexNow && this.ftsDeferred > FTS_CHUNK_ROWS) indexNow = false;
     // The caches mirror committed rows, so between batches they can be dropped and reloaded on
     // demand: this keeps a collector that sees ever new sources (months of DHCP churn) bounded.
     if (this.sources.size > MAX_CACHED_SOURCES || this.hosts.size > MAX_CACHED_SOURCES) this.forgetCaches();

@@ -197,7 +197,8 @@ export class StorageWriter extends EventEmitter implements Sink {
     });
   }
 
-  /** Resolves when everything enqueued before this call is committed and searchable. */
+  /** Resolves when everything enqueued before this call is committed and searchable (searchable only
+   * once it is done, while a rebuilt full-text index is filled in the background after an upgrade). */
   flush(): Promise<void> {
     if (this.failed) return Promise.reject(this.failed);
     // The last batch (empty if nothing is pending) also indexes whatever full-text indexing deferred.
