@@ -1,6 +1,6 @@
 // Shared helpers of the benchmark: starting a real `serve` process, child processes speaking a small
 // IPC protocol (load generator, do-nothing sink), /proc readings, statistics.
-import { fork, spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, fork, spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -207,4 +207,17 @@ export function runCli(args: string[], timeoutMs: number): Promise<{ code: numbe
     const t = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
     child.on('exit', (code) => { clearTimeout(t); res({ code, stdout, stderr }); });
   });
+}
+
+/**
+ * Pins one thread (a process's main thread when tid = pid) to one CPU with `taskset`: `--pin` keeps
+ * the receiving thread and the load generator on different cores (see load.ts). Throws with the
+ * reason when taskset is missing or refuses.
+ */
+export function pinThread(tid: number, cpu: number): void {
+  try {
+    execFileSync('taskset', ['-p', '-c', String(cpu), String(tid)], { stdio: ['ignore', 'ignore', 'pipe'] });
+  } catch (err) {
+    throw new Error(`--pin: taskset -p -c ${cpu} ${tid} failed (${String((err as Error).message).split('\n')[0]}); install util-linux or run without --pin`);
+  }
 }

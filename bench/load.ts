@@ -42,6 +42,8 @@ export interface LoadConfig {
   stamp: boolean;
   /** Sending loop: 'c' (blast.c, the default when `cc` works) or 'node' (dgram). Stamped runs use node. */
   generator?: 'c' | 'node';
+  /** Run blast on this CPU only (`taskset -c`), away from the collector's datagram thread (run.ts --pin). */
+  pinCpu?: number;
 }
 
 export interface LoadResult {
@@ -134,7 +136,10 @@ async function prepareBlast(bin: string, c: LoadConfig, bindAddr: string, record
   }
   const file = join(tmpdir(), `nch-blast-${process.pid}-${runIndex}.bin`);
   writeFileSync(file, out);
-  const child = spawn(bin, [c.host, String(c.port), bindAddr, String(c.sources), String(c.rate), String(c.maxMs), file], { stdio: ['pipe', 'pipe', 'pipe'] });
+  const args = [c.host, String(c.port), bindAddr, String(c.sources), String(c.rate), String(c.maxMs), file];
+  const child = c.pinCpu === undefined
+    ? spawn(bin, args, { stdio: ['pipe', 'pipe', 'pipe'] })
+    : spawn('taskset', ['-c', String(c.pinCpu), bin, ...args], { stdio: ['pipe', 'pipe', 'pipe'] });
   let stderr = '';
   child.stderr!.on('data', (d) => { stderr += d; });
   const lines = createInterface({ input: child.stdout! });

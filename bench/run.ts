@@ -20,7 +20,7 @@ import dgram from 'node:dgram';
 import Database from 'better-sqlite3';
 import WebSocket from 'ws';
 import {
-  Child, ROOT, cpuSecondsOf, threadCpuDelta, threadCpuOf, figure, getJson, note, percentile, pollUntil, removeDir, rssOf, runCli, sleep,
+  Child, ROOT, cpuSecondsOf, pinThread, threadCpuDelta, threadCpuOf, figure, getJson, note, percentile, pollUntil, removeDir, rssOf, runCli, sleep,
   startServe, tempDir, udpCounters, type Figure, type ServeProcess,
 } from './common.js';
 import type { LoadConfig, LoadResult } from './load.js';
@@ -53,6 +53,12 @@ export interface BenchOptions {
   generator: 'c' | 'node';
   /** Seconds of load each fresh collector gets before its measured runs (JIT warm-up), at up to 20 000/s; 0: none. */
   warmupSec: number;
+  /**
+   * Pin the receiving thread (collector's datagram thread, or the do-nothing receiver) to CPU 0 and
+   * the C load generator to the last CPU, for ingest and frag. On loopback the sender's send(2) wakes
+   * the receiver, and the scheduler tends to run the woken thread on the sender's core.
+   */
+  pin: boolean;
 }
 
 function generatorArg(v: string | undefined): 'c' | 'node' {
@@ -88,6 +94,7 @@ export function parseArgs(argv: string[]): BenchOptions {
     queryReps: Number(get('query-reps') ?? (quick ? 10 : 30)),
     generator: generatorArg(get('generator')),
     warmupSec: Number(get('warmup') ?? 1),
+    pin: argv.includes('--pin'),
   };
 }
 
@@ -136,9 +143,11 @@ function newTag(prefix: string): string {
 
 /** The sending loop chosen for load runs (set from --generator by runBench). */
 let generator: 'c' | 'node' = 'c';
+/** --pin: the CPU the load generator runs on (the receiving thread gets CPU 0). */
+let loadCpu: number | undefined;
 
 async function loadRun(load: Child, cfg: LoadConfig): Promise<LoadResult & { generator: 'c' | 'node' }> {
-  const ready = await load.request({ generator, ...cfg }, 'ready', 120_000);
+  const ready = await load.request({ generator, pinCpu: loadCpu, ...cfg }, 'ready', 120_000);
   if (ready.error) throw new Error(`load: ${ready.error}`);
   const done = await load.request<LoadResult & { error?: string }>({ type: 'go' }, 'done', cfg.maxMs + 30_000);
   if (done.error) throw new Error(`load: ${done.error}`);
@@ -242,11 +251,13 @@ async function partIngest(o: BenchOptions): Promise<{ rates: RateResult[]; lossl
   const load = Child.fork('load.js');
   const sink = Child.fork('sink.js');
   const { port: sinkPort } = await sink.next<{ port: number }>('listening');
+  if (o.pin) pinThread(sink.proc.pid!, 0);
   const rates: RateResult[] = [];
   try {
     for (const rate of o.rates) {
       const dir = tempDir();
       const srv = await startServe({ db: join(dir, 'bench.db') });
+      if (o.pin) pinThread(srv.pid, 0);
       const stored = new StoredCounter(srv.db);
       const runs: IngestRun[] = [];
       const count = Math.round(rate * o.durationSec);
@@ -296,6 +307,7 @@ async function partFrag(o: BenchOptions): Promise<{ rate: number; recordBytes: n
   const load = Child.fork('load.js');
   const dir = tempDir();
   const srv = await startServe({ db: join(dir, 'bench.db') });
+  if (o.pin) pinThread(srv.pid, 0);
   const stored = new StoredCounter(srv.db);
   const runs: IngestRun[] = [];
   const count = Math.round(o.fragRate * o.durationSec);
@@ -563,6 +575,7 @@ export function machine(): Record<string, unknown> {
 export async function runBench(o: BenchOptions, argv: string[]): Promise<Record<string, any>> {
   mkdirSync(o.out, { recursive: true });
   generator = o.generator;
+  loadCpu = o.pin ? cpus().length - 1 : undefined;
   const started = new Date().toISOString();
   const command = `npm run bench -- ${argv.join(' ')}`.trim();
   const sections: Record<string, any> = {};
@@ -576,7 +589,7 @@ export async function runBench(o: BenchOptions, argv: string[]): Promise<Record<
     const coreProbe = coreRecordsPerSec(o.quick ? 50_000 : 200_000).median;
     note(`machine speed probe: core ${coreProbe} records/s`);
     try {
-      sections[part] = { at: new Date().toISOString(), command, quick: o.quick, runs: o.runs, coreProbe, result: await runners[part](o), seconds: (Date.now() - t0) / 1000 };
+      sections[part] = { at: new Date().toISOString(), command, quick: o.quick, runs: o.runs, coreProbe, pinned: o.pin && (part === 'ingest' || part === 'frag'), result: await runners[part](o), seconds: (Date.now() - t0) / 1000 };
     } catch (err) {
       note(`${part} failed: ${(err as Error).stack ?? err}`);
       sections[part] = { at: new Date().toISOString(), command, error: String((err as Error).message ?? err) };

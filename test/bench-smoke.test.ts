@@ -15,10 +15,14 @@ const hasCc = spawnSync('cc', ['--version']).status === 0;
 test('bench: --only ingest,frag,query with a tiny bounded run produces results and a table', { timeout: 120_000 }, async () => {
   const out = mkdtempSync(join(tmpdir(), 'nch-bench-smoke-'));
   try {
-    const argv = ['--only', 'ingest,frag,query', '--quick', '--runs', '1', '--rates', '2000', '--duration', '0.5', '--sources', '8', '--frag-rate', '1000', '--db-rows', '3000', '--query-reps', '2', '--out', out, '--no-report'];
+    // --pin: the collector's datagram thread on CPU 0, the load generator on the last CPU (taskset).
+    const argv = ['--only', 'ingest,frag,query', '--quick', '--runs', '1', '--rates', '2000', '--duration', '0.5', '--sources', '8', '--frag-rate', '1000', '--db-rows', '3000', '--query-reps', '2', '--out', out, '--no-report', '--pin'];
     const o = parseArgs(argv);
     assert.deepEqual(o.only, ['ingest', 'frag', 'query']);
+    assert.equal(o.pin, true);
     const res = await runBench(o, argv);
+    assert.equal(res.sections.ingest.pinned, true);
+    assert.equal(res.sections.query.pinned, false, 'only the load parts are pinned');
     const ingest = res.sections.ingest.result;
     assert.ok(ingest, `ingest failed: ${res.sections.ingest.error}`);
     assert.equal(ingest.rates.length, 1);
