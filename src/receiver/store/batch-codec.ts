@@ -138,7 +138,8 @@ export function decodeItems(b: EncodedBatch): StoreItem[] {
   return out;
 }
 
-function hasFields(o: Record<string, string> | undefined): boolean {
+/** Whether a record has header fields (most have none: `{}`); no key array is built to find out. */
+export function hasFields(o: Record<string, string> | undefined): boolean {
   for (const _ in o) return true;
   return false;
 }

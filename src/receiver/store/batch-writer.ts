@@ -8,6 +8,7 @@ import type { Db } from './database.js';
 import type { LogRecord, SeqEvent, Format } from '../../netconsole/types.js';
 import type { CountersSnapshot, HubCountersSnapshot, HostNameItem, StoreItem, StoredMessage } from './types.js';
 import { addToOther, CounterTotals, SOURCE_COUNTER_COLUMNS, splitSourceCounters } from './counter-totals.js';
+import { hasFields } from './batch-codec.js';
 
 /** hub_counters row holding the exact number of stored messages (kept by the writer and retention). */
 export const STORED_MESSAGES_COUNTER = 'messages.stored';
@@ -87,11 +88,6 @@ function isEvent(item: StoreItem): item is SeqEvent {
   return !('kind' in item) && 'type' in item;
 }
 
-function isEmpty(o: Record<string, string> | undefined): boolean {
-  for (const _ in o) return false;
-  return true;
-}
-
 export class BatchWriter {
   private readonly hosts = new Map<string, HostState>();
   private readonly hostsById = new Map<number, HostState>();
@@ -134,10 +130,8 @@ export class BatchWriter {
         'INSERT INTO messages (host_id, source_id, boot_id, seq, pri, level, facility, ts_usec, received_at, text, fields, complete, format, flags, release) ' +
           "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, '{}', 1, 'extended', '-', NULL)",
       ),
-      // One statement for every row not yet indexed: a per-row FTS insert (or trigger) is several times slower.
+      // One statement for a whole range of rows not yet indexed: a per-row FTS insert (or trigger) is several times slower.
       ftsProgress: p('SELECT indexed_through AS through FROM fts_progress WHERE id = 1'),
-      indexAfter: p('INSERT INTO messages_fts (rowid, text) SELECT id, text FROM messages WHERE id > ?'),
-      setFtsProgress: p('UPDATE fts_progress SET indexed_through = (SELECT coalesce(max(id), 0) FROM messages) WHERE id = 1'),
       chunkEnd: p('SELECT max(id) AS last, count(*) AS n FROM (SELECT id FROM messages WHERE id > ? ORDER BY id LIMIT ?)'),
       indexRange: p('INSERT INTO messages_fts (rowid, text) SELECT id, text FROM messages WHERE id > ? AND id <= ?'),
       setFtsProgressTo: p('UPDATE fts_progress SET indexed_through = ? WHERE id = 1'),
@@ -234,7 +228,11 @@ export class BatchWriter {
     return total;
   }
 
-  /** Inside a write transaction: index the next `maxRows` rows above the recorded progress. */
+  /**
+   * Inside a write transaction: index the next `maxRows` rows above the recorded progress and advance
+   * it. The progress is read from the database, not remembered, so two writers on one file (serve
+   * and import) never index a row twice.
+   */
   private indexChunk(maxRows: number): number {
     const through = (this.st.ftsProgress.get() as { through: number }).through;
     const chunk = this.st.chunkEnd.get(through, maxRows) as { last: number | null; n: number };
@@ -242,18 +240,6 @@ export class BatchWriter {
     this.st.indexRange.run(through, chunk.last);
     this.st.setFtsProgressTo.run(chunk.last);
     return chunk.n;
-  }
-
-  /**
-   * Inside a write transaction: index the rows above the recorded progress and advance it. The
-   * progress is read from the database, not remembered, so two writers on one file (serve and
-   * import) never index a row twice.
-   */
-  private indexUnindexed(): number {
-    const through = (this.st.ftsProgress.get() as { through: number }).through;
-    const n = this.st.indexAfter.run(through).changes;
-    if (n > 0) this.st.setFtsProgress.run();
-    return n;
   }
 
   private forgetCaches(): void {
@@ -320,7 +306,7 @@ export class BatchWriter {
     // (and anything deferred) to the bulk indexing the caller runs when ftsDue() says so.
     let indexed = this.ftsDeferred === 0 && rows.length === 0;
     if (indexNow || (this.ftsDeferred === 0 && rows.length > 0 && rows.length <= FTS_INLINE_MAX_ROWS)) {
-      this.indexUnindexed();
+      this.indexChunk(Number.MAX_SAFE_INTEGER);
       indexed = true;
     }
     return { rows, events, indexed };
@@ -406,7 +392,7 @@ export class BatchWriter {
       boot.release = r.release;
       this.st.setBootRelease.run(r.release, boot.id);
     }
-    const plain = r.complete && r.format === 'extended' && r.flags === '-' && !r.release && isEmpty(r.fields);
+    const plain = r.complete && r.format === 'extended' && r.flags === '-' && !r.release && !hasFields(r.fields);
     const info = plain
       ? this.st.insertPlainMessage.run(host.id, src.id, boot.id, r.seq, r.pri, r.level, r.facility, r.tsUsec, r.receivedAt, r.text)
       : this.st.insertMessage.run(

@@ -85,7 +85,7 @@ export interface StorageWriter {
 export class StorageWriter extends EventEmitter implements Sink {
   readonly migration: MigrationResult;
   /** Stored messages the write side is still indexing for full-text search at open (after an index rebuild). */
-  ftsBacklog = 0;
+  readonly ftsBacklog: number;
   private readonly maxQueue: number;
   private readonly batchSize: number;
   private readonly flushIntervalMs: number;
@@ -112,9 +112,10 @@ export class StorageWriter extends EventEmitter implements Sink {
   /** Set by a failed batch, cleared by the next one that commits: storage resumes by itself. */
   private failing: string | null = null;
 
-  private constructor(options: StorageWriterOptions, migration: MigrationResult) {
+  private constructor(options: StorageWriterOptions, migration: MigrationResult, ftsBacklog: number) {
     super();
     this.migration = migration;
+    this.ftsBacklog = ftsBacklog;
     this.maxQueue = Math.max(1, options.maxQueue ?? 200_000);
     this.batchSize = Math.max(1, options.batchSize ?? 5_000);
     this.flushIntervalMs = Math.max(0, options.flushIntervalMs ?? 10);
@@ -153,8 +154,7 @@ export class StorageWriter extends EventEmitter implements Sink {
       await backend.stopped;
       throw err;
     });
-    writer = new StorageWriter(options, migration);
-    writer.ftsBacklog = ftsBacklog;
+    writer = new StorageWriter(options, migration, ftsBacklog);
     writer.backend = backend;
     return writer;
   }
