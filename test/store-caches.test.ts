@@ -1,11 +1,8 @@
 // The write side's host/source/boot caches mirror committed rows: entries unused for a sweep period
 // are dropped, and a source that comes back is reloaded from the database with its boot intact.
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { test } from 'node:test';
-import { openDatabase } from '../src/receiver/store/database.js';
+import { openTempDatabase } from './helpers/temp-db.js';
 import { BatchWriter } from '../src/receiver/store/batch-writer.js';
 import type { LogRecord, SeqEvent } from '../src/netconsole/types.js';
 
@@ -21,12 +18,7 @@ function reboot(source: string, at: number, lastSeq: number, firstSeq: number): 
 }
 
 test('idle cache entries are swept and reloaded on demand without changing what is stored', (t) => {
-  const dir = mkdtempSync(join(tmpdir(), 'nch-store-caches-'));
-  const { db } = openDatabase(join(dir, 'hub.db'));
-  t.after(() => {
-    db.close();
-    rmSync(dir, { recursive: true, force: true });
-  });
+  const db = openTempDatabase(t, 'nch-store-caches-');
   // Period 0: every batch sweeps what the batch before it did not use.
   const bw = new BatchWriter(db, 0);
   const A = '192.0.2.1:6666';

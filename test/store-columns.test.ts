@@ -2,11 +2,8 @@
 // record (extended, complete, flag '-', no fields, no release) goes through a statement with those
 // values as literals, every other record through the general one. Both must store what was given.
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { test } from 'node:test';
-import { openDatabase } from '../src/receiver/store/database.js';
+import { openTempDatabase } from './helpers/temp-db.js';
 import { BatchWriter } from '../src/receiver/store/batch-writer.js';
 import type { LogRecord } from '../src/netconsole/types.js';
 
@@ -18,12 +15,7 @@ function rec(over: Partial<LogRecord>): LogRecord {
 }
 
 test('every kind of record is stored column for column as given, whichever insert statement it takes', (t) => {
-  const dir = mkdtempSync(join(tmpdir(), 'nch-store-columns-'));
-  const { db } = openDatabase(join(dir, 'hub.db'));
-  t.after(() => {
-    db.close();
-    rmSync(dir, { recursive: true, force: true });
-  });
+  const db = openTempDatabase(t, 'nch-store-columns-');
   const records: LogRecord[] = [
     rec({ seq: 1, text: 'the common record' }),
     rec({ seq: 2, text: 'with a caller', fields: { caller: 'T42' } }),
