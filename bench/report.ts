@@ -24,7 +24,8 @@ function generatorOf(runs: any[]): string {
 
 function header(part: string, s: any): string {
   const probe = (s.coreProbe ? `; machine speed probe at the start: core ${n0(s.coreProbe)} records/s` : '') +
-    (s.pinned ? '; pinned: receiving thread on CPU 0, load generator on the last CPU' : '');
+    (s.pinned ? '; pinned: receiving thread on CPU 0, load generator on the last CPU' : '') +
+    (s.udpReader ? `; collector's UDP reader: ${s.udpReader}` : '');
   return `_${part}: measured ${s.at?.slice(0, 19).replace('T', ' ')} UTC by \`${s.command}\`${s.quick ? ' (quick)' : ''}, ${s.runs ?? '?'} runs per figure, ${Math.round(s.seconds ?? 0)} s${probe}._\n`;
 }
 

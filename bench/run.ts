@@ -18,6 +18,7 @@ import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import dgram from 'node:dgram';
 import Database from 'better-sqlite3';
+import { batchReaderBinding } from '../src/receiver/udp-batch.js';
 import WebSocket from 'ws';
 import {
   Child, ROOT, cpuSecondsOf, pinThread, threadCpuDelta, threadCpuOf, figure, getJson, note, percentile, pollUntil, removeDir, rssOf, runCli, sleep,
@@ -59,6 +60,13 @@ export interface BenchOptions {
    * the receiver, and the scheduler tends to run the woken thread on the sender's core.
    */
   pin: boolean;
+  /** The collector's UDP reader (serve --udp-reader): auto (recvmmsg when built), recvmmsg or dgram. */
+  reader: 'auto' | 'recvmmsg' | 'dgram';
+}
+
+function readerArg(v: string | undefined): BenchOptions['reader'] {
+  if (v === undefined || v === 'auto' || v === 'recvmmsg' || v === 'dgram') return v ?? 'auto';
+  throw new Error(`--reader: '${v}' is not auto, recvmmsg or dgram`);
 }
 
 function generatorArg(v: string | undefined): 'c' | 'node' {
@@ -95,6 +103,7 @@ export function parseArgs(argv: string[]): BenchOptions {
     generator: generatorArg(get('generator')),
     warmupSec: Number(get('warmup') ?? 1),
     pin: argv.includes('--pin'),
+    reader: readerArg(get('reader')),
   };
 }
 
@@ -575,6 +584,9 @@ export function machine(): Record<string, unknown> {
 export async function runBench(o: BenchOptions, argv: string[]): Promise<Record<string, any>> {
   mkdirSync(o.out, { recursive: true });
   generator = o.generator;
+  // Every serve this run starts reads UDP this way (the flag's environment variable).
+  process.env.NCH_UDP_READER = o.reader;
+  const udpReader = o.reader === 'dgram' || !batchReaderBinding().binding ? 'dgram' : 'recvmmsg';
   loadCpu = o.pin ? cpus().length - 1 : undefined;
   const started = new Date().toISOString();
   const command = `npm run bench -- ${argv.join(' ')}`.trim();
@@ -589,7 +601,7 @@ export async function runBench(o: BenchOptions, argv: string[]): Promise<Record<
     const coreProbe = coreRecordsPerSec(o.quick ? 50_000 : 200_000).median;
     note(`machine speed probe: core ${coreProbe} records/s`);
     try {
-      sections[part] = { at: new Date().toISOString(), command, quick: o.quick, runs: o.runs, coreProbe, pinned: o.pin && (part === 'ingest' || part === 'frag'), result: await runners[part](o), seconds: (Date.now() - t0) / 1000 };
+      sections[part] = { at: new Date().toISOString(), command, quick: o.quick, runs: o.runs, coreProbe, pinned: o.pin && (part === 'ingest' || part === 'frag'), udpReader, result: await runners[part](o), seconds: (Date.now() - t0) / 1000 };
     } catch (err) {
       note(`${part} failed: ${(err as Error).stack ?? err}`);
       sections[part] = { at: new Date().toISOString(), command, error: String((err as Error).message ?? err) };

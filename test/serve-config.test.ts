@@ -20,6 +20,9 @@ test('defaults, config file, environment and flags, in that order of strength', 
   assert.deepEqual(d.udp, [{ host: '0.0.0.0', port: 6666 }, { host: '::', port: 6666 }]);
   assert.deepEqual(d.http, { host: '127.0.0.1', port: 8080 });
   assert.equal(d.db, './data/netconsole.db');
+  assert.equal(d.udpReader, 'auto');
+  assert.equal(withEnv({ NCH_UDP_READER: 'dgram' }, () => settingsFromArgv([])).udpReader, 'dgram');
+  assert.equal(settingsFromArgv(['--udp-reader', 'recvmmsg']).udpReader, 'recvmmsg');
   const cfg = join(tempDir(), 'c.json');
   writeFileSync(cfg, JSON.stringify({ db: '/from/config.db', http: '127.0.0.1:9000', udp: ['127.0.0.1:7000'], hostNames: { '10.0.0.1': 'web1' } }));
   const c = settingsFromArgv(['--config', cfg]);
@@ -44,6 +47,7 @@ test('bad settings are one-line errors naming what is wrong', () => {
   assert.throws(() => settingsFromArgv(['--udp', 'nonsense']), /not HOST:PORT/);
   assert.throws(() => settingsFromArgv(['--http', '127.0.0.1:99999']), /port must be/);
   assert.throws(() => settingsFromArgv(['--capture', 'tap']), /udp or raw/);
+  assert.throws(() => settingsFromArgv(['--udp-reader', 'epoll']), /--udp-reader must be auto, recvmmsg or dgram, not 'epoll'/);
 });
 
 test('a host-name map names the host in the API', async () => {

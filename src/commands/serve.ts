@@ -10,6 +10,7 @@ import { IncidentWatch } from '../receiver/incident-watch.js';
 import { parseWebhookUrl } from '../receiver/webhook.js';
 import { parseEndpoint, formatEndpoint, type Endpoint } from '../receiver/endpoint.js';
 import { startWebServer } from '../web/server.js';
+import type { UdpReaderKind } from '../receiver/udp-listener.js';
 
 export interface ServeSettings {
   udp: Endpoint[];
@@ -30,10 +31,12 @@ export interface ServeSettings {
   webhook?: string;
   maxSources?: number;
   maxFragmentBytes?: number;
+  /** Plain UDP reader: auto (batched recvmmsg when built, else dgram), recvmmsg, or dgram. */
+  udpReader: UdpReaderKind;
 }
 
 /** Config-file keys (JSON object) and the flag each one mirrors. */
-const CONFIG_KEYS = ['udp', 'http', 'db', 'capture', 'retainDays', 'maxDbMb', 'logLevel', 'hostNames', 'reverseDns', 'allow', 'limitDatagrams', 'limitBytes', 'authToken', 'authTokenFile', 'webhook', 'maxSources', 'maxFragmentBytes'] as const;
+const CONFIG_KEYS = ['udp', 'http', 'db', 'capture', 'retainDays', 'maxDbMb', 'logLevel', 'hostNames', 'reverseDns', 'allow', 'limitDatagrams', 'limitBytes', 'authToken', 'authTokenFile', 'webhook', 'maxSources', 'maxFragmentBytes', 'udpReader'] as const;
 type ConfigKey = (typeof CONFIG_KEYS)[number];
 
 export const DEFAULTS = {
@@ -41,6 +44,7 @@ export const DEFAULTS = {
   http: '127.0.0.1:8080',
   db: './data/netconsole.db',
   capture: 'udp',
+  udpReader: 'auto',
   logLevel: 'info',
 };
 
@@ -149,6 +153,8 @@ export function resolveSettings(cmd: Command): ServeSettings {
   parseAllowList(allow); // refuse a bad CIDR before anything starts
   const capture = String(pick('capture', DEFAULTS.capture));
   if (capture !== 'udp' && capture !== 'raw') throw new UsageError(`--capture must be udp or raw, not '${capture}'`);
+  const udpReader = String(pick('udpReader', DEFAULTS.udpReader));
+  if (udpReader !== 'auto' && udpReader !== 'recvmmsg' && udpReader !== 'dgram') throw new UsageError(`--udp-reader must be auto, recvmmsg or dgram, not '${udpReader}'`);
   return {
     udp: udp.map((u) => parseEndpoint(String(u), '--udp')),
     http: parseEndpoint(String(pick('http', DEFAULTS.http)), '--http'),
@@ -166,6 +172,7 @@ export function resolveSettings(cmd: Command): ServeSettings {
     webhook: webhookUrl(pick('webhook')),
     maxSources: positiveNumber(pick('maxSources'), '--max-sources'),
     maxFragmentBytes: positiveNumber(pick('maxFragmentBytes'), '--max-fragment-bytes'),
+    udpReader,
   };
 }
 
@@ -177,6 +184,7 @@ export function registerServe(program: Command): void {
     .addOption(new Option('--http <host:port>', `HTTP API and dashboard address (default ${DEFAULTS.http})`).env('NCH_HTTP'))
     .addOption(new Option('--db <path>', `SQLite database file, its directory is created (default ${DEFAULTS.db})`).env('NCH_DB'))
     .addOption(new Option('--capture <mode>', 'udp (plain sockets) or raw (raw socket: sees and verifies IP/UDP checksums; needs CAP_NET_RAW)').env('NCH_CAPTURE'))
+    .addOption(new Option('--udp-reader <kind>', 'how plain UDP is read: auto (batched recvmmsg when its addon is built, else dgram; the default), recvmmsg (fail without it) or dgram (node\'s sockets)').env('NCH_UDP_READER'))
     .addOption(new Option('--retain-days <n>', 'delete messages older than this many days').env('NCH_RETAIN_DAYS'))
     .addOption(new Option('--max-db-mb <n>', 'delete the oldest messages to keep the database under this size').env('NCH_MAX_DB_MB'))
     .addOption(new Option('--log-level <level>', 'pino log level: fatal, error, warn, info, debug (default info)').env('NCH_LOG_LEVEL'))
@@ -205,7 +213,7 @@ export async function runServe(s: ServeSettings): Promise<void> {
     dbPath: s.db, udp, logger, retention: { retainDays: s.retainDays, maxDbMb: s.maxDbMb },
     hostNames: s.hostNames, reverseDns: s.reverseDns, allow: s.allow, capture: s.capture,
     limits: { datagramsPerSec: s.limitDatagrams, bytesPerSec: s.limitBytes },
-    maxSources: s.maxSources, maxFragmentBytes: s.maxFragmentBytes,
+    maxSources: s.maxSources, maxFragmentBytes: s.maxFragmentBytes, udpReader: s.udpReader,
   });
   const incidents = new IncidentWatch({ live: collector.live, logger, webhook: s.webhook, dashboardUrl: `http://${formatEndpoint(s.http)}` });
   collector.onIncidents = (notices) => incidents.handle(notices);

@@ -1,0 +1,124 @@
+// The batched UDP reader (native/udp-batch.c, built by scripts/build-native.mjs into
+// dist/native/udp-batch.node): recvmmsg(2) fills up to SLOTS datagrams into one buffer and JS is
+// called once per batch. It replaces node's dgram for plain UDP listening when it is built;
+// without a compiler (or off Linux) the collector uses dgram and says so once in its log.
+import { createRequire } from 'node:module';
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { formatIpAddress } from '../netconsole/packet.js';
+import { sourceName } from './endpoint.js';
+
+/** A sender as the collector keys it: the address and port node would report, and `ip:port`. */
+export interface DatagramSource {
+  readonly address: string;
+  readonly port: number;
+  /** `ip:port` (IPv6 bracketed, IPv4-mapped unwrapped): the core's source key. */
+  readonly name: string;
+  /** The allow-list's verdict, cached by the collector on first sight. */
+  allowed?: boolean;
+}
+
+interface Binding {
+  bind(family: 4 | 6, address: string, port: number, receiveBuffer: number): [fd: number, port: number, granted: number];
+  start(fd: number, data: Buffer, meta: Int32Array, slotSize: number, coalesceMs: number, onBatch: (n: number) => void): object;
+  stop(handle: object): void;
+}
+
+/** Where the build puts the addon (dist/native, beside dist/src). */
+export const ADDON_PATH = fileURLToPath(new URL('../../native/udp-batch.node', import.meta.url));
+
+let loaded: { binding: Binding | null; why: string } | undefined;
+
+/** The addon, or null and why it is not available (read once per process). */
+export function batchReaderBinding(): { binding: Binding | null; why: string } {
+  if (loaded) return loaded;
+  if (process.platform !== 'linux') loaded = { binding: null, why: `recvmmsg is Linux-only (this is ${process.platform})` };
+  else if (!existsSync(ADDON_PATH)) loaded = { binding: null, why: `${ADDON_PATH} was not built (npm run build needs a C compiler and node's headers)` };
+  else {
+    try {
+      loaded = { binding: createRequire(import.meta.url)(ADDON_PATH) as Binding, why: '' };
+    } catch (err) {
+      loaded = { binding: null, why: `${ADDON_PATH} does not load: ${(err as Error).message.split('\n')[0]}` };
+    }
+  }
+  return loaded;
+}
+
+/** One slot holds any UDP payload (at most 65 507 bytes over IPv4). */
+const SLOT_SIZE = 65536;
+/** Datagrams per recvmmsg call: 4 MiB of buffer, touched only as far as datagrams fill it. */
+const SLOTS = 64;
+const META_INTS = 8;
+/** How long the reader lets datagrams pile up after a read while traffic keeps coming (see the C). */
+export const COALESCE_MS = 1;
+/** Sources whose names are cached; past it the cache starts over (spoofed floods stay bounded). */
+const MAX_CACHED_SOURCES = 1 << 17;
+
+/** The source for `key`, made from the address bytes at `at` on first sight. */
+function cached<K>(cache: Map<K, DatagramSource>, key: K, bytes: Uint8Array, at: number, length: 4 | 16, port: number): DatagramSource {
+  let s = cache.get(key);
+  if (!s) {
+    if (cache.size >= MAX_CACHED_SOURCES) cache.clear();
+    const address = formatIpAddress(bytes.slice(at, at + length));
+    s = { address, port, name: sourceName(address, port) };
+    cache.set(key, s);
+  }
+  return s;
+}
+
+export type BatchHandler = (msg: Uint8Array, from: DatagramSource, now: number) => void;
+
+/**
+ * Reads one bound socket in batches. Each datagram handed to `onDatagram` is a view into a slot
+ * that the next batch overwrites: the handler must copy what it keeps (the core does).
+ */
+export class BatchReader {
+  private readonly data = Buffer.allocUnsafeSlow(SLOT_SIZE * SLOTS);
+  private readonly meta = new Int32Array(SLOTS * META_INTS);
+  private readonly metaBytes = new Uint8Array(this.meta.buffer);
+  private readonly v4 = new Map<number, DatagramSource>();
+  private readonly v6 = new Map<string, DatagramSource>();
+  private handle: object | null;
+  /** Datagrams longer than a slot (cannot happen for UDP; counted, not delivered). */
+  truncated = 0;
+
+  constructor(
+    private readonly binding: Binding,
+    fd: number,
+    private readonly onDatagram: BatchHandler,
+    private readonly onError: (err: Error) => void,
+    private readonly clock: () => number = Date.now,
+  ) {
+    this.handle = binding.start(fd, this.data, this.meta, SLOT_SIZE, COALESCE_MS, (n) => this.onBatch(n));
+  }
+
+  private onBatch(n: number): void {
+    if (n < 0) {
+      this.onError(new Error(`UDP receive failed (errno ${-n})`));
+      return;
+    }
+    const now = this.clock();
+    const meta = this.meta;
+    for (let i = 0; i < n; i++) {
+      const m = i * META_INTS;
+      if (meta[m + 3]) { this.truncated++; continue; }
+      const start = i * SLOT_SIZE;
+      this.onDatagram(this.data.subarray(start, start + meta[m]!), this.sourceOf(m), now);
+    }
+  }
+
+  private sourceOf(m: number): DatagramSource {
+    const meta = this.meta;
+    const port = meta[m + 1]!;
+    // Address words are in network byte order; any fixed mapping makes a fine cache key.
+    if (meta[m + 2] === 4) return cached(this.v4, (meta[m + 4]! >>> 0) * 65536 + port, this.metaBytes, (m + 4) * 4, 4, port);
+    return cached(this.v6, `${meta[m + 4]},${meta[m + 5]},${meta[m + 6]},${meta[m + 7]},${port}`, this.metaBytes, (m + 4) * 4, 16, port);
+  }
+
+  /** Stops reading and closes the socket. */
+  close(): void {
+    if (!this.handle) return;
+    this.binding.stop(this.handle);
+    this.handle = null;
+  }
+}
