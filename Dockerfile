@@ -1,7 +1,8 @@
 # netconsole-hub collector image. It runs the README's set-up command, `npm install && npm start`:
-# `npm ci` (npm install from the lock file; its "prepare" script compiles the TypeScript and the
-# dashboard) in a build stage that has python3/make/g++ for the native modules (better-sqlite3,
-# raw-socket), then `node bin/netconsole-hub serve` (what `npm start` runs) in a slim stage.
+# `npm ci` (npm install from the lock file; its "prepare" script compiles the TypeScript, the
+# dashboard and the batched UDP reader) in a build stage that has python3/make/g++ for the native
+# modules (better-sqlite3, raw-socket, native/udp-batch.c), then `node bin/netconsole-hub serve`
+# (what `npm start` runs) in a slim stage.
 #
 #   docker build -t netconsole-hub .
 #   docker run -d -p 6666:6666/udp -p 127.0.0.1:8080:8080 -v nch-data:/data netconsole-hub
