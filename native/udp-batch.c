@@ -203,8 +203,17 @@ static void on_timer(uv_timer_t *timer) {
   int n = read_batches(r);
   napi_close_handle_scope(r->env, scope);
   if (r->stopped) return;
-  if (n > 0) uv_timer_start(&r->timer, on_timer, (uint64_t)r->coalesce_ms, 0);
-  else uv_poll_start(&r->poll, UV_READABLE, on_readable);
+  if (n > 0) {
+    uv_timer_start(&r->timer, on_timer, (uint64_t)r->coalesce_ms, 0);
+    return;
+  }
+  int rc = uv_poll_start(&r->poll, UV_READABLE, on_readable);
+  if (rc != 0) {
+    // Reading has stopped: say so rather than go quiet.
+    napi_open_handle_scope(r->env, &scope);
+    call_js(r, rc);
+    napi_close_handle_scope(r->env, scope);
+  }
 }
 
 static void on_readable(uv_poll_t *handle, int status, int events) {

@@ -4,6 +4,7 @@
 // without a compiler (or off Linux) the collector uses dgram and says so once in its log.
 import { createRequire } from 'node:module';
 import { existsSync } from 'node:fs';
+import { constants } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { formatIpAddress } from '../netconsole/packet.js';
 import { sourceName } from './endpoint.js';
@@ -94,7 +95,8 @@ export class BatchReader {
 
   private onBatch(n: number): void {
     if (n < 0) {
-      this.onError(new Error(`UDP receive failed (errno ${-n})`));
+      const code = Object.entries(constants.errno).find(([, v]) => v === -n)?.[0] ?? 'unknown error';
+      this.onError(new Error(`UDP receive failed: ${code} (errno ${-n})`));
       return;
     }
     const now = this.clock();

@@ -32,7 +32,8 @@ export interface UdpListener {
 export type DatagramHandler = (msg: Uint8Array, from: DatagramSource, now: number) => void;
 
 export async function listenUdp(ep: Endpoint, onDatagram: DatagramHandler, onError: (err: Error) => void, reader: UdpReaderKind = 'auto'): Promise<UdpListener> {
-  if (reader !== 'dgram') {
+  // A scoped IPv6 address (fe80::1%eth0) is left to dgram, which resolves the interface name.
+  if (reader !== 'dgram' && !(reader === 'auto' && ep.host.includes('%'))) {
     const { binding, why } = batchReaderBinding();
     if (binding) return listenBatched(binding, ep, onDatagram, onError);
     if (reader === 'recvmmsg') throw new UsageError(`--udp-reader recvmmsg: the batched reader is not available: ${why}`);
