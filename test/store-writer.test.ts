@@ -202,3 +202,35 @@ test('opening a writer on a garbage file rejects with one clear line', async (t)
     return true;
   });
 });
+
+test('at a high rate small turns gather into larger commits; at a low rate each turn is its own commit', async (t) => {
+  const { path, track } = tempDb(t);
+  const w = track(await StorageWriter.open({ dbPath: path }));
+  const sizes: number[] = [];
+  w.on('stored', (rows) => { if (rows.length > 0) sizes.push(rows.length); });
+  const turn = () => new Promise((r) => setTimeout(r, 2));
+  let seq = 0;
+  // A low rate: one record per turn, a turn every few ms (well under 30 000/s).
+  for (let i = 0; i < 20; i++) { w.record(rec('10.8.0.1:6666', seq++, `slow ${i}`, Date.now())); await turn(); }
+  await w.flush();
+  assert.ok(sizes.length >= 10, `at a low rate records are committed turn by turn (${sizes.length} commits for 20 records)`);
+  // A high rate: 200 records per turn, a turn every 4 ms or so (about 45 000/s) for 600 ms. The
+  // writer keeps up with a turn in far less than 4 ms, so without gathering each turn would be a
+  // commit of its own.
+  sizes.length = 0;
+  const fastTurn = () => new Promise((r) => setTimeout(r, 4));
+  const until = Date.now() + 600;
+  let sent = 0;
+  let turns = 0;
+  while (Date.now() < until) {
+    for (let i = 0; i < 200; i++) w.record(rec(`10.8.1.${i % 50}:6666`, seq++, `fast ${sent++}`, Date.now()));
+    turns++;
+    await fastTurn();
+  }
+  await w.flush();
+  assert.equal(sizes.reduce((a, b) => a + b, 0), sent);
+  // After the first rate window, a commit holds several turns.
+  const later = sizes.slice(Math.floor(sizes.length / 3));
+  const mean = later.reduce((a, b) => a + b, 0) / later.length;
+  assert.ok(mean >= 300, `commits gather turns at a high rate (mean ${mean.toFixed(0)} rows per commit, ${turns} turns of 200)`);
+});
