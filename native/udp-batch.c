@@ -42,6 +42,8 @@ typedef struct {
   /** Pause after a drained read (ms; 0 = never pause): see on_readable. */
   int coalesce_ms;
   int pending_close;
+  /** Whether the last read emptied the socket (a full last batch means more is waiting). */
+  int drained;
   int slots;
   int slot_size;
   int stopped;
@@ -151,6 +153,7 @@ static void call_js(reader_t *r, int n) {
 /** Reads until the socket is drained (or MAX_ROUNDS batches); returns how many datagrams. */
 static int read_batches(reader_t *r) {
   int total = 0;
+  r->drained = 1;
   for (int round = 0; round < MAX_ROUNDS && !r->stopped; round++) {
     for (int i = 0; i < r->slots; i++) {
       r->msgs[i].msg_hdr.msg_namelen = sizeof(struct sockaddr_storage);
@@ -182,6 +185,7 @@ static int read_batches(reader_t *r) {
     total += n;
     if (n > 0) call_js(r, n);
     if (n < r->slots) break;
+    r->drained = round + 1 < MAX_ROUNDS;
   }
   return total;
 }
@@ -193,7 +197,9 @@ static void on_readable(uv_poll_t *handle, int status, int events);
  * wake-up at 100 000/s on loopback), and the wake-up costs more than the datagram. So after a read,
  * the reader stops watching the socket for coalesce_ms and then reads what piled up, as long as
  * something keeps arriving; a read that finds nothing goes back to waiting. The first datagram after
- * a quiet spell is read at once; later ones wait at most coalesce_ms (plus timer slack).
+ * a quiet spell is read at once; later ones wait at most coalesce_ms (plus timer slack). A read
+ * that leaves datagrams waiting (MAX_ROUNDS full batches) does not pause: the poll, level-
+ * triggered, fires again on the next loop iteration, so the pause never caps the rate.
  */
 static void on_timer(uv_timer_t *timer) {
   reader_t *r = timer->data;
@@ -203,7 +209,7 @@ static void on_timer(uv_timer_t *timer) {
   int n = read_batches(r);
   napi_close_handle_scope(r->env, scope);
   if (r->stopped) return;
-  if (n > 0) {
+  if (n > 0 && r->drained) {
     uv_timer_start(&r->timer, on_timer, (uint64_t)r->coalesce_ms, 0);
     return;
   }
@@ -225,7 +231,7 @@ static void on_readable(uv_poll_t *handle, int status, int events) {
   if (status < 0) call_js(r, status);
   else read_batches(r);
   napi_close_handle_scope(r->env, scope);
-  if (!r->stopped && status >= 0 && r->coalesce_ms > 0) {
+  if (!r->stopped && status >= 0 && r->coalesce_ms > 0 && r->drained) {
     uv_poll_stop(&r->poll);
     uv_timer_start(&r->timer, on_timer, (uint64_t)r->coalesce_ms, 0);
   }
