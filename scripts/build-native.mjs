@@ -37,6 +37,7 @@ const cc = process.env.CC || 'cc';
 try {
   execFileSync(cc, ['-O2', '-Wall', '-Wextra', '-fPIC', '-shared', `-I${include}`, '-o', OUT, SRC], { stdio: ['ignore', 'inherit', 'pipe'] });
 } catch (err) {
-  const detail = err.code === 'ENOENT' ? `no C compiler ('${cc}')` : `${cc} failed: ${String(err.stderr ?? err.message).trim().split('\n').slice(0, 3).join(' / ')}`;
+  const said = String(err.stderr ?? '').trim().split('\n').slice(0, 3).join(' / ');
+  const detail = err.code === 'ENOENT' ? `no C compiler ('${cc}')` : `${cc} failed (exit ${err.status ?? '?'})${said ? `: ${said}` : ''}`;
   give(detail);
 }
