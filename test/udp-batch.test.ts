@@ -10,7 +10,7 @@ import { test, type TestContext } from 'node:test';
 import Database from 'better-sqlite3';
 import { pino } from 'pino';
 import { Collector } from '../src/receiver/collector.js';
-import { batchReaderBinding } from '../src/receiver/udp-batch.js';
+import { BatchReader, batchReaderBinding } from '../src/receiver/udp-batch.js';
 import { listenUdp, type UdpListener, type UdpReaderKind } from '../src/receiver/udp-listener.js';
 import { UsageError } from '../src/errors.js';
 import { loadJsonl } from './helpers/fixtures.js';
@@ -158,5 +158,33 @@ test('serve: the default reader is recvmmsg, --udp-reader dgram is node\'s; each
     } finally {
       await srv.stop();
     }
+  }
+});
+
+test('batched reader: a sender unseen for a whole sweep period leaves the name cache; an active one stays', async (t) => {
+  if (addonMissing(t)) return;
+  const binding = batchReaderBinding().binding!;
+  const [fd, port] = binding.bind(4, '127.0.0.1', 0, 0);
+  let got = 0;
+  const r = new BatchReader(binding, fd, () => { got++; }, (e) => assert.fail(e));
+  try {
+    const quiet = dgram.createSocket('udp4');
+    const busy = dgram.createSocket('udp4');
+    t.after(() => { quiet.close(); busy.close(); });
+    const send = (s: dgram.Socket) => new Promise<void>((res, rej) => s.send('6,1,0,-;x\n', port, '127.0.0.1', (e) => (e ? rej(e) : res())));
+    await send(quiet);
+    await send(busy);
+    await waitFor('both datagrams', () => got >= 2 || undefined, 5000);
+    assert.equal(r.cachedSources, 2);
+    r.sweepCache(); // ends the period both were seen in
+    assert.equal(r.cachedSources, 2, 'seen in the period that just ended: kept');
+    await send(busy);
+    await waitFor('the busy sender again', () => got >= 3 || undefined, 5000);
+    r.sweepCache();
+    assert.equal(r.cachedSources, 1, 'the quiet sender is dropped, the busy one kept');
+    r.sweepCache();
+    assert.equal(r.cachedSources, 0);
+  } finally {
+    r.close();
   }
 });

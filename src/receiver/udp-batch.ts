@@ -54,17 +54,28 @@ const META_INTS = 8;
 export const COALESCE_MS = 1;
 /** Sources whose names are cached; past it the cache starts over (spoofed floods stay bounded). */
 const MAX_CACHED_SOURCES = 1 << 17;
+/** A cached source unseen for a whole period of this length is dropped: idle senders cost nothing here. */
+const CACHE_SWEEP_MS = 5000;
+
+/** A cache entry, with the sweep generation it was last seen in. */
+interface CachedSource extends DatagramSource { seen: number }
 
 /** The source for `key`, made from the address bytes at `at` on first sight. */
-function cached<K>(cache: Map<K, DatagramSource>, key: K, bytes: Uint8Array, at: number, length: 4 | 16, port: number): DatagramSource {
+function cached<K>(cache: Map<K, CachedSource>, key: K, bytes: Uint8Array, at: number, length: 4 | 16, port: number, generation: number): DatagramSource {
   let s = cache.get(key);
   if (!s) {
     if (cache.size >= MAX_CACHED_SOURCES) cache.clear();
     const address = formatIpAddress(bytes.slice(at, at + length));
-    s = { address, port, name: sourceName(address, port) };
+    s = { address, port, name: sourceName(address, port), seen: generation };
     cache.set(key, s);
+  } else {
+    s.seen = generation;
   }
   return s;
+}
+
+function sweep<K>(cache: Map<K, CachedSource>, keepFrom: number): void {
+  for (const [key, s] of cache) if (s.seen < keepFrom) cache.delete(key);
 }
 
 export type BatchHandler = (msg: Uint8Array, from: DatagramSource, now: number) => void;
@@ -77,8 +88,10 @@ export class BatchReader {
   private readonly data = Buffer.allocUnsafeSlow(SLOT_SIZE * SLOTS);
   private readonly meta = new Int32Array(SLOTS * META_INTS);
   private readonly metaBytes = new Uint8Array(this.meta.buffer);
-  private readonly v4 = new Map<number, DatagramSource>();
-  private readonly v6 = new Map<string, DatagramSource>();
+  private readonly v4 = new Map<number, CachedSource>();
+  private readonly v6 = new Map<string, CachedSource>();
+  private generation = 0;
+  private readonly sweepTimer: NodeJS.Timeout;
   private handle: object | null;
   /** Datagrams longer than a slot (cannot happen for UDP; counted, not delivered). */
   truncated = 0;
@@ -91,6 +104,20 @@ export class BatchReader {
     private readonly clock: () => number = Date.now,
   ) {
     this.handle = binding.start(fd, this.data, this.meta, SLOT_SIZE, COALESCE_MS, (n) => this.onBatch(n));
+    this.sweepTimer = setInterval(() => this.sweepCache(), CACHE_SWEEP_MS);
+    this.sweepTimer.unref();
+  }
+
+  /** Drops the sources not seen since the previous sweep. */
+  sweepCache(): void {
+    const keepFrom = this.generation++;
+    sweep(this.v4, keepFrom);
+    sweep(this.v6, keepFrom);
+  }
+
+  /** Sources whose names are cached (tests, metrics). */
+  get cachedSources(): number {
+    return this.v4.size + this.v6.size;
   }
 
   private onBatch(n: number): void {
@@ -113,12 +140,13 @@ export class BatchReader {
     const meta = this.meta;
     const port = meta[m + 1]!;
     // Address words are in network byte order; any fixed mapping makes a fine cache key.
-    if (meta[m + 2] === 4) return cached(this.v4, (meta[m + 4]! >>> 0) * 65536 + port, this.metaBytes, (m + 4) * 4, 4, port);
-    return cached(this.v6, `${meta[m + 4]},${meta[m + 5]},${meta[m + 6]},${meta[m + 7]},${port}`, this.metaBytes, (m + 4) * 4, 16, port);
+    if (meta[m + 2] === 4) return cached(this.v4, (meta[m + 4]! >>> 0) * 65536 + port, this.metaBytes, (m + 4) * 4, 4, port, this.generation);
+    return cached(this.v6, `${meta[m + 4]},${meta[m + 5]},${meta[m + 6]},${meta[m + 7]},${port}`, this.metaBytes, (m + 4) * 4, 16, port, this.generation);
   }
 
   /** Stops reading and closes the socket. */
   close(): void {
+    clearInterval(this.sweepTimer);
     if (!this.handle) return;
     this.binding.stop(this.handle);
     this.handle = null;
