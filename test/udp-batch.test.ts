@@ -3,7 +3,7 @@
 // either reader; bind errors as clear as dgram's; close() gives the port back.
 import assert from 'node:assert/strict';
 import dgram from 'node:dgram';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { cpSync, mkdirSync, mkdtempSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test, type TestContext } from 'node:test';
@@ -13,8 +13,8 @@ import { Collector } from '../src/receiver/collector.js';
 import { BatchReader, batchReaderBinding } from '../src/receiver/udp-batch.js';
 import { listenUdp, type UdpListener, type UdpReaderKind } from '../src/receiver/udp-listener.js';
 import { UsageError } from '../src/errors.js';
-import { loadJsonl } from './helpers/fixtures.js';
-import { getJson, sendDatagrams, startServe, waitFor } from './helpers/serve.js';
+import { loadJsonl, ROOT } from './helpers/fixtures.js';
+import { getJson, sendDatagrams, startServe, tempDir, waitFor } from './helpers/serve.js';
 
 /** True (test skipped with the reason, or failed under NCH_REQUIRE_NATIVE=1) without the addon. */
 function addonMissing(t: TestContext): boolean {
@@ -187,4 +187,25 @@ test('batched reader: a sender unseen for a whole sweep period leaves the name c
   } finally {
     r.close();
   }
+});
+
+test('a build without the addon: serve warns once and reads with dgram; --udp-reader recvmmsg refuses to start', async (t) => {
+  // A checkout whose build has no dist/native (as on a machine without a C compiler): the real
+  // bin/ and dist/, with node_modules and the migrations shared.
+  const root = tempDir('nch-no-addon-');
+  t.after(() => rmSync(root, { recursive: true, force: true }));
+  cpSync(join(ROOT, 'dist'), join(root, 'dist'), { recursive: true, filter: (src) => !src.startsWith(join(ROOT, 'dist', 'native')) });
+  mkdirSync(join(root, 'bin'));
+  cpSync(join(ROOT, 'bin', 'netconsole-hub'), join(root, 'bin', 'netconsole-hub'));
+  for (const shared of ['node_modules', 'migrations', 'package.json']) symlinkSync(join(ROOT, shared), join(root, shared));
+  const srv = await startServe({ root });
+  try {
+    assert.match(srv.log(), /reader: dgram\)/);
+    assert.match(srv.log(), /UDP is read with node's dgram, which needs about 4x the CPU per datagram: .*udp-batch\.node was not built/);
+    await sendDatagrams(srv.udpPort, [Buffer.from('6,1,0,-;read by dgram\n')]);
+    await waitFor('the datagram stored', async () => (await getJson(`${srv.http}/api/stats`)).messages === 1 || undefined, 10_000);
+  } finally {
+    await srv.stop();
+  }
+  await assert.rejects(startServe({ root, extraArgs: ['--udp-reader', 'recvmmsg'] }), /--udp-reader recvmmsg: the batched reader is not available: .*was not built/);
 });

@@ -19,10 +19,11 @@ export function tempDir(prefix = 'nch-'): string {
   return mkdtempSync(join(tmpdir(), prefix));
 }
 
-export async function startServe(opts: { db?: string; udp?: string[]; extraArgs?: string[]; env?: Record<string, string> } = {}): Promise<ServeProcess> {
+/** `root`: the checkout whose bin/ and dist/ run (default: this one). */
+export async function startServe(opts: { db?: string; udp?: string[]; extraArgs?: string[]; env?: Record<string, string>; root?: string } = {}): Promise<ServeProcess> {
   const db = opts.db ?? join(tempDir(), 'netconsole.db');
   const udp = (opts.udp ?? ['127.0.0.1:0']).flatMap((u) => ['--udp', u]);
-  const args = [join(ROOT, 'bin/netconsole-hub'), 'serve', ...udp, '--http', '127.0.0.1:0', '--db', db, ...(opts.extraArgs ?? [])];
+  const args = [join(opts.root ?? ROOT, 'bin/netconsole-hub'), 'serve', ...udp, '--http', '127.0.0.1:0', '--db', db, ...(opts.extraArgs ?? [])];
   const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...opts.env } });
   let out = '';
   child.stdout!.on('data', (d) => (out += d));
