@@ -145,7 +145,8 @@ export class Collector {
         opts.logger.info({ udp: formatEndpoint(l.endpoint), receive_buffer: l.receiveBuffer, reader: l.reader }, `listening on UDP ${formatEndpoint(l.endpoint)} (receive buffer granted: ${l.receiveBuffer} bytes, reader: ${l.reader})`);
       }
       if (!raw && (opts.udpReader ?? 'auto') === 'auto' && c.listeners.some((l) => l.reader === 'dgram')) {
-        opts.logger.warn({ reason: batchedReaderUnavailable() }, `UDP is read with node's dgram, which needs about 4x the CPU per datagram: ${batchedReaderUnavailable()}`);
+        const reason = batchedReaderUnavailable();
+        opts.logger.warn({ reason }, `UDP is read with node's dgram, which needs about 4x the CPU per datagram: ${reason}`);
       }
     } catch (err) {
       await c.stop();
