@@ -6,7 +6,7 @@
 // parseRecordBody → continuation merge → sink.record;  (legacy) LegacyJoiner → sink.record.
 import { parseRecordBody } from './body.js';
 import { LegacyJoiner, type LegacyLine } from './legacy.js';
-import { parseDatagram, parseExtendedHeader } from './parse.js';
+import { parseDatagram, parseExtendedHeader, printkHeaderLength } from './parse.js';
 import { DEFAULT_FRAGMENT_LIMITS, SourceReassembler, type AssembledData, type FragmentLimits } from './reassembly.js';
 import { SequenceTracker } from './sequence.js';
 import { bytesToText } from './text.js';
@@ -230,7 +230,8 @@ export class NetconsoleReceiver {
       if (st.held) this.release(st, sink);
       sink.event({ type: 'reboot', source: st.source, at: now, from: obs.previousSeq ?? null, to: h.seq, detail: `seq ${obs.previousSeq} -> ${h.seq}, ts ${h.tsUsec}` });
     }
-    const body = parseRecordBody(data);
+    // The cut point is only meaningful in a whole set: a partial one has its holes squeezed out.
+    const body = parseRecordBody(data, complete ? printkHeaderLength(h) : null);
     const fields = Object.keys(h.fields).length ? { ...h.fields, ...body.fields } : body.fields;
     if (problem) fields.incomplete = problem;
     const release = h.release ?? fields.release ?? null;
@@ -244,7 +245,7 @@ export class NetconsoleReceiver {
     }
     const rec: LogRecord = {
       source: st.source, format: 'extended', seq: h.seq, pri: h.pri, level: h.pri & 7, facility: h.pri >> 3,
-      tsUsec: h.tsUsec, flags: h.flag, text: body.text, fields, release, complete, receivedAt: firstAt,
+      tsUsec: h.tsUsec, flags: h.flag, text: body.text, fields, release, complete, truncated: body.truncated, receivedAt: firstAt,
     };
     if (st.held) this.release(st, sink);
     if (this.options.continuationTimeoutMs <= 0) { sink.record(rec); return; }
@@ -274,7 +275,7 @@ export class NetconsoleReceiver {
       source: st.source, format: 'legacy', seq: null, pri: l.pri,
       level: l.pri === null ? null : l.pri & 7, facility: l.pri === null ? null : l.pri >> 3,
       tsUsec: l.tsUsec, flags: '', text: bytesToText(l.text), fields, release: null,
-      complete: l.complete, receivedAt: l.firstAt,
+      complete: l.complete, truncated: false, receivedAt: l.firstAt,
     });
   }
 }
