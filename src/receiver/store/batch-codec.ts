@@ -11,11 +11,12 @@ import type { StoreItem } from './types.js';
 
 /** Float64 slots per record: seq, pri, level, facility, tsUsec, receivedAt (NaN for null). */
 const NUMS = 6;
-/** Uint32 slots per record: source, flags, release, fields (string-table indexes), format+complete bits. */
+/** Uint32 slots per record: source, flags, release, fields (string-table indexes), format+complete+truncated bits. */
 const META = 5;
 const NONE = 0xffffffff;
 const LEGACY = 1;
 const INCOMPLETE = 2;
+const TRUNCATED = 4;
 
 export interface EncodedBatch {
   /** Records in the batch. */
@@ -92,7 +93,7 @@ export function encodeItems(items: readonly StoreItem[]): EncodedBatch {
     meta[m + 1] = str(item.flags);
     meta[m + 2] = item.release === null || item.release === undefined ? NONE : str(item.release);
     meta[m + 3] = hasFields(item.fields) ? str(JSON.stringify(item.fields)) : NONE;
-    meta[m + 4] = (item.format === 'legacy' ? LEGACY : 0) | (item.complete ? 0 : INCOMPLETE);
+    meta[m + 4] = (item.format === 'legacy' ? LEGACY : 0) | (item.complete ? 0 : INCOMPLETE) | (item.truncated ? TRUNCATED : 0);
     // Texts are well-formed (the core turns bytes that are not UTF-8 into \xHH), so UTF-8 round-trips them.
     end += text.write(item.text, end, 'utf8');
     textEnd[r] = end;
@@ -117,7 +118,7 @@ export function decodeItems(b: EncodedBatch): StoreItem[] {
     const m = r * META;
     const bits = meta[m + 4]!;
     const end = textEnd[r]!;
-    out[at] = {
+    const rec: LogRecord = {
       source: strings[meta[m]!]!,
       format: bits & LEGACY ? 'legacy' : 'extended',
       seq: orNull(nums[n]!),
@@ -132,6 +133,8 @@ export function decodeItems(b: EncodedBatch): StoreItem[] {
       complete: (bits & INCOMPLETE) === 0,
       receivedAt: nums[n + 5]!,
     };
+    if (bits & TRUNCATED) rec.truncated = true; // optional in LogRecord: absent means false
+    out[at] = rec;
     start = end;
     r++;
   }

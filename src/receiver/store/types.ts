@@ -49,6 +49,8 @@ export interface StoredMessage {
   text: string;
   fields: Record<string, string>;
   complete: boolean;
+  /** The kernel cut the record at 2048 bytes (>= 6.3): the text is only its beginning. */
+  truncated: boolean;
 }
 
 export interface RetentionOptions {

@@ -48,6 +48,7 @@ export function lineElement(m: Message, body?: Node): HTMLElement {
     h('span', { class: 'c-level' }, levelName(m.level)),
     // Right-aligned without dmesg's padding: the column lines the numbers up.
     h('span', { class: 'c-ts' }, kernelTime(m.ts_usec).replace(/\[\s+/, '[')),
-    h('span', { class: 'c-text', title: m.complete ? undefined : 'incomplete record (fragments missing)' }, body ?? m.text),
+    h('span', { class: 'c-text', title: m.complete ? undefined : 'incomplete record (fragments missing)' }, body ?? m.text,
+      m.truncated && h('span', { class: 'cut', title: 'the kernel cut this record at 2048 bytes; the rest was never sent' }, '✂ cut')),
   );
 }
