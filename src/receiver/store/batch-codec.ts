@@ -16,6 +16,7 @@ const META = 5;
 const NONE = 0xffffffff;
 const LEGACY = 1;
 const INCOMPLETE = 2;
+const RECHECK = 4;
 
 export interface EncodedBatch {
   /** Records in the batch. */
@@ -92,7 +93,7 @@ export function encodeItems(items: readonly StoreItem[]): EncodedBatch {
     meta[m + 1] = str(item.flags);
     meta[m + 2] = item.release === null || item.release === undefined ? NONE : str(item.release);
     meta[m + 3] = hasFields(item.fields) ? str(JSON.stringify(item.fields)) : NONE;
-    meta[m + 4] = (item.format === 'legacy' ? LEGACY : 0) | (item.complete ? 0 : INCOMPLETE);
+    meta[m + 4] = (item.format === 'legacy' ? LEGACY : 0) | (item.complete ? 0 : INCOMPLETE) | (item.recheck ? RECHECK : 0);
     // Texts are well-formed (the core turns bytes that are not UTF-8 into \xHH), so UTF-8 round-trips them.
     end += text.write(item.text, end, 'utf8');
     textEnd[r] = end;
@@ -131,6 +132,7 @@ export function decodeItems(b: EncodedBatch): StoreItem[] {
       release: meta[m + 2] === NONE ? null : strings[meta[m + 2]!]!,
       complete: (bits & INCOMPLETE) === 0,
       receivedAt: nums[n + 5]!,
+      recheck: (bits & RECHECK) !== 0,
     };
     start = end;
     r++;
