@@ -15,7 +15,7 @@ const USERDATA: Array<[string, string]> = [['rack', 'r12'], ['role', 'db'], ['lo
 function receive(frames: Buffer[]): LogRecord {
   const out: LogRecord[] = [];
   const sink: Sink = { record: (r) => out.push(r), event: () => {} };
-  const rx = new NetconsoleReceiver({ continuationTimeoutMs: 0 });
+  const rx = new NetconsoleReceiver();
   for (const f of frames) rx.push('192.0.2.1:6665', f, 0, sink);
   rx.flushAll(0, sink);
   assert.equal(out.length, 1);

@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { decodeCaptures } from '../src/commands/decode.js';
 import { NetconsoleReceiver } from '../src/netconsole/pipeline.js';
+import { MemoryReplayJudge } from '../src/netconsole/replay-judge.js';
 import { bytesToText } from '../src/netconsole/text.js';
 import type { LogRecord, SeqEvent, Sink } from '../src/netconsole/types.js';
 import { fixturePath, loadJsonl, loadVectors } from './helpers/fixtures.js';
@@ -19,13 +20,15 @@ function collect(): { sink: Sink; records: LogRecord[]; events: SeqEvent[] } {
 function decodeDatagrams(dgs: Array<{ src: string; payload: Uint8Array; t?: number }>): { records: LogRecord[]; events: SeqEvent[] } {
   const rx = new NetconsoleReceiver();
   const c = collect();
+  const sink = new MemoryReplayJudge(c.sink);
   let now = 0;
   for (const d of dgs) {
     now = d.t !== undefined ? d.t * 1000 : now + 1;
-    rx.poll(now, c.sink);
-    rx.push(d.src, d.payload, now, c.sink);
+    rx.poll(now, sink);
+    rx.push(d.src, d.payload, now, sink);
   }
-  rx.flushAll(now + 10_000, c.sink);
+  rx.flushAll(now + 10_000, sink);
+  sink.flush();
   return c;
 }
 
@@ -64,10 +67,11 @@ test('payload vectors decode to the records the spec describes', () => {
   assert.deepEqual(sys.fields, { key: 'value', cpu: '3', taskname: 'echo', release: '6.17.0', msgid: '2' });
   // Trailing NUL of the 6.6 quirk is stripped.
   assert.equal(one('ext-release-exact-1000-bug').text, 'x'.repeat(976));
-  // ext-cont merges into the record before it.
+  // ext-cont is a record of its own (flag `c`, its own seq), never merged into the one before it.
   const { records } = decodeDatagrams([...v['ext-frag-2500'], ...v['ext-cont']].map((payload: Buffer) => ({ src: 'h:1', payload })));
-  assert.equal(records.length, 1);
-  assert.ok(records[0].text.endsWith('345678 done'));
+  assert.deepEqual(records.map((r) => [r.seq, r.flags]), [[1000, '-'], [1001, 'c']]);
+  assert.equal(records[0].text, '0123456789'.repeat(250).slice(0, 2499));
+  assert.equal(records[1].text, ' done');
   // legacy-1038: 1000 + 38 bytes become three lines with their timestamp.
   const leg = decodeDatagrams(v['legacy-1038'].map((payload: Buffer) => ({ src: 'h:1', payload }))).records;
   assert.deepEqual(leg.map((r) => [r.tsUsec, r.text]), ['a', 'b', 'c'].map((ch) => [12345678, ch.repeat(330)]));
@@ -190,9 +194,11 @@ test('loss and reordering: gaps with the right ranges, reorders, duplicates, reb
   const twice = decodeDatagrams([...dgs, ...boot2].map((d) => ({ src: 'host:6665', payload: d.payload, t: d.t })));
   assert.deepEqual(twice.events.filter((e) => e.type === 'reboot').map((e) => [e.from, e.to]), [[2478, 369]]);
   assert.equal(twice.records.length, 2479 + 2097);
-  // A reboot that starts again at seq 0 (same ts 0 as the old boot's first record) is a reboot too.
+  // The boot's first records sent again exactly (a ring-buffer replay) are duplicates, not a boot.
   const seq0 = decodeDatagrams([...dgs, ...dgs.slice(0, 5)].map((d) => ({ src: 'h:1', payload: d.payload })));
-  assert.equal(seq0.events.filter((e) => e.type === 'reboot').length, 1);
+  assert.equal(seq0.events.filter((e) => e.type === 'reboot').length, 0);
+  assert.deepEqual(seq0.events.filter((e) => e.type === 'duplicate').map((e) => e.from), [0, 1, 2, 3, 4]);
+  assert.equal(seq0.records.length, 2479);
 });
 
 test('fragments out of order, duplicated, and missing (partial after timeout)', () => {

@@ -3,17 +3,18 @@
 import type { Command } from 'commander';
 import { readCaptureFile } from '../capture/read.js';
 import { NetconsoleReceiver } from '../netconsole/pipeline.js';
+import { MemoryReplayJudge } from '../netconsole/replay-judge.js';
 import { eventToJson, recordToJson } from '../netconsole/record-json.js';
-import type { Sink } from '../netconsole/types.js';
 
 export interface DecodeOptions { events?: boolean }
 
 export function decodeCaptures(paths: string[], opts: DecodeOptions, write: (line: string) => void): void {
   const rx = new NetconsoleReceiver();
-  const sink: Sink = {
+  // No store to ask: a seq that falls back is judged in memory, by the store's rule.
+  const sink = new MemoryReplayJudge({
     record: (r) => write(JSON.stringify(recordToJson(r))),
     event: (e) => { if (opts.events) write(JSON.stringify(eventToJson(e))); },
-  };
+  });
   let now = 0;
   for (const path of paths) {
     // Read the whole file first: a malformed capture fails before anything is printed.
@@ -29,6 +30,7 @@ export function decodeCaptures(paths: string[], opts: DecodeOptions, write: (lin
     }
   }
   rx.flushAll(now, sink);
+  sink.flush();
 }
 
 export function registerDecode(program: Command): void {

@@ -3,22 +3,23 @@
 // clock: the socket adapter, `decode` and `import` all drive it the same way.
 //
 // Path of one datagram: parseDatagram → (extended) SourceReassembler → SequenceTracker →
-// parseRecordBody → continuation merge → sink.record;  (legacy) LegacyJoiner → sink.record.
+// parseRecordBody → sink.record;  (legacy) LegacyJoiner → sink.record.
+// Every kernel record is one record here, a `c` (continuation) record included: the kernel's own
+// console and dmesg print each as its own line (6.1's sysrq-t scheduler dump sends every line as a
+// `c` record with its own seq), so the flag is kept and never acted on.
 import { parseRecordBody } from './body.js';
 import { LegacyJoiner, type LegacyLine } from './legacy.js';
 import { parseDatagram, parseExtendedHeader, printkHeaderLength } from './parse.js';
 import { DEFAULT_FRAGMENT_LIMITS, SourceReassembler, type AssembledData, type FragmentLimits } from './reassembly.js';
 import { SequenceTracker } from './sequence.js';
 import { bytesToText } from './text.js';
-import type { CoreCounters, ExtendedHeader, LogRecord, Sink } from './types.js';
+import type { CoreCounters, ExtendedHeader, Sink } from './types.js';
 
 export interface ReceiverOptions {
   /** An incomplete ncfrag set is emitted as partial this long after its first fragment. */
   fragmentTimeoutMs: number;
   /** A legacy line cut at 1000 bytes waits this long for its continuation. */
   legacyTimeoutMs: number;
-  /** A record is held this long for a `c` continuation record to merge into it (0: never hold). */
-  continuationTimeoutMs: number;
   /** A seq hole becomes a `gap` event when not filled within this window. */
   reorderWindowMs: number;
   fragmentLimits: FragmentLimits;
@@ -32,7 +33,6 @@ export interface ReceiverOptions {
 export const DEFAULT_RECEIVER_OPTIONS: ReceiverOptions = {
   fragmentTimeoutMs: 800,
   legacyTimeoutMs: 800,
-  continuationTimeoutMs: 5,
   reorderWindowMs: 1000,
   fragmentLimits: DEFAULT_FRAGMENT_LIMITS,
   maxFragmentBytesTotal: 32 * 1024 * 1024,
@@ -44,15 +44,12 @@ class SourceState {
   legacy: LegacyJoiner | null = null;
   seq: SequenceTracker | null = null;
   legacyLastTs = -1;
-  /** The newest extended record, held for a possible continuation. */
-  held: LogRecord | null = null;
-  heldDeadline = 0;
   /** When this source last moved to the young end of the eviction order. */
   touchedAt = 0;
   constructor(readonly source: string) {}
 
   nextDeadline(): number | null {
-    let d = this.held ? this.heldDeadline : null;
+    let d: number | null = null;
     for (const x of [this.reassembler?.nextDeadline(), this.legacy?.nextDeadline(), this.seq?.nextDeadline()]) {
       if (x != null && (d === null || x < d)) d = x;
     }
@@ -63,7 +60,7 @@ class SourceState {
 export function newCounters(): CoreCounters {
   return {
     datagrams: 0, bytes: 0, extended: 0, legacy: 0, fragments: 0, badFragments: 0,
-    reassemblyTimeouts: 0, fragmentEvictions: 0, sourceEvictions: 0, legacyTimeouts: 0, continuationsMerged: 0,
+    reassemblyTimeouts: 0, fragmentEvictions: 0, sourceEvictions: 0, legacyTimeouts: 0,
   };
 }
 
@@ -72,7 +69,7 @@ export class NetconsoleReceiver {
   readonly counters: CoreCounters = newCounters();
   /** Insertion order = least recently active first (touch() re-inserts). */
   private sources = new Map<string, SourceState>();
-  /** Sources with something pending (held record, fragments, line tail, open hole). */
+  /** Sources with something pending (fragments, line tail, open hole). */
   private dirty = new Set<SourceState>();
   private fragmentBytes = 0;
 
@@ -138,7 +135,6 @@ export class NetconsoleReceiver {
         this.emitLegacy(st, l, now, sink);
       });
       st.seq?.expire(now, (g) => sink.event({ type: 'gap', source: st.source, at: now, from: g.from, to: g.to }));
-      if (st.held && st.heldDeadline <= now) this.release(st, sink);
       if (st.nextDeadline() === null) this.dirty.delete(st);
     }
   }
@@ -191,7 +187,6 @@ export class NetconsoleReceiver {
     }
     st.legacy?.drain((l) => this.emitLegacy(st, l, now, sink));
     st.seq?.drain((g) => sink.event({ type: 'gap', source: st.source, at: now, from: g.from, to: g.to }));
-    if (st.held) this.release(st, sink);
   }
 
   /** Over the global fragment budget: flush the least recently active sources' sets as partial. */
@@ -221,13 +216,8 @@ export class NetconsoleReceiver {
   ): void {
     st.seq ??= new SequenceTracker(this.options.reorderWindowMs);
     const obs = st.seq.observe(h.seq, h.tsUsec, now, (g) => sink.event({ type: 'gap', source: st.source, at: now, from: g.from, to: g.to }));
-    if (obs.verdict === 'duplicate') {
-      sink.event({ type: 'duplicate', source: st.source, at: now, from: h.seq, to: h.seq });
-      return;
-    }
     if (obs.verdict === 'reorder') sink.event({ type: 'reorder', source: st.source, at: now, from: h.seq, to: h.seq });
     if (obs.verdict === 'reboot') {
-      if (st.held) this.release(st, sink);
       sink.event({ type: 'reboot', source: st.source, at: now, from: obs.previousSeq ?? null, to: h.seq, detail: `seq ${obs.previousSeq} -> ${h.seq}, ts ${h.tsUsec}` });
     }
     // The cut point is only meaningful in a whole set: a partial one has its holes squeezed out.
@@ -235,29 +225,15 @@ export class NetconsoleReceiver {
     const fields = Object.keys(h.fields).length ? { ...h.fields, ...body.fields } : body.fields;
     if (problem) fields.incomplete = problem;
     const release = h.release ?? fields.release ?? null;
-    if (h.flag === 'c' && st.held && st.held.seq !== null && h.seq > st.held.seq) {
-      // A continuation the kernel could not merge (pr_cont after another record): join it here.
-      st.held.text += body.text;
-      st.held.complete &&= complete;
-      for (const [k, v] of Object.entries(fields)) if (!(k in st.held.fields)) st.held.fields[k] = v;
-      this.counters.continuationsMerged++;
-      return;
-    }
-    const rec: LogRecord = {
+    sink.record({
       source: st.source, format: 'extended', seq: h.seq, pri: h.pri, level: h.pri & 7, facility: h.pri >> 3,
       tsUsec: h.tsUsec, flags: h.flag, text: body.text, fields, release, complete, truncated: body.truncated, receivedAt: firstAt,
-    };
-    if (st.held) this.release(st, sink);
-    if (this.options.continuationTimeoutMs <= 0) { sink.record(rec); return; }
-    st.held = rec;
-    st.heldDeadline = now + this.options.continuationTimeoutMs;
-    this.dirty.add(st);
-  }
-
-  private release(st: SourceState, sink: Sink): void {
-    const r = st.held as LogRecord;
-    st.held = null;
-    sink.record(r);
+      // A seq not above the highest seen: the store tells a replay (same ts and text: a
+      // duplicate, not stored again) from a new boot. A late record is asked about too, so a
+      // new boot that lands in an old hole still joins that boot; and so is a source's first
+      // record, which finds a reboot while the collector was down (or the source forgotten).
+      recheck: obs.verdict !== 'new' && obs.verdict !== 'reboot',
+    });
   }
 
   private emitLegacy(st: SourceState, l: LegacyLine, now: number, sink: Sink): void {
@@ -275,7 +251,7 @@ export class NetconsoleReceiver {
       source: st.source, format: 'legacy', seq: null, pri: l.pri,
       level: l.pri === null ? null : l.pri & 7, facility: l.pri === null ? null : l.pri >> 3,
       tsUsec: l.tsUsec, flags: '', text: bytesToText(l.text), fields, release: null,
-      complete: l.complete, truncated: false, receivedAt: l.firstAt,
+      complete: l.complete, truncated: false, receivedAt: l.firstAt, recheck: false,
     });
   }
 }

@@ -2,22 +2,31 @@
 // classified on arrival. A hole is only reported as a `gap` once it has stayed open for the
 // reorder window, so a late record that fills it yields `reorder`, not a false gap.
 //
+// A seq at or below the highest one seen is never judged here: it may be a replay of the same
+// boot (the kernel replays its ring buffer when a console is registered again), a second copy, or
+// a new boot whose seqs fell back a little; boots are deterministic, so seq and ts alone cannot
+// tell. Such a record is `recheck`: the store compares it with the row it holds for that seq and
+// source in the current boot (ts and text) and decides, so nothing is ever discarded on a guess.
+//
 // Compact on purpose: an idle source must cost little (issue 7: 65 536 sources). A WINDOW-bit
-// bitmap of the last seqs answers "seen before?", but only while the stream has a hole in the window:
-// in order, the seen seqs are just the run (lastGap, maxSeq], and no bitmap is kept. The ts of the
-// boot's first few records tells a replay of the same boot's ring buffer (same seq, same ts:
-// duplicates) from a reboot (seq falls back, ts differs).
+// bitmap of the last seqs tells a hole being filled from a seq seen before, but only while the
+// stream has a hole in the window: in order, the seen seqs are just the run (lastGap, maxSeq], and
+// no bitmap is kept.
 
 const WINDOW = 1024;
-const FIRST_KEEP = 8;
-/** How far before the first tracked seq a late record still counts as reordered, not a reboot. */
+/** How far before the first tracked seq a late record still counts as reordered. */
 const EARLY_SLACK = 64;
 /** Largest number of separate holes remembered; beyond it the oldest is reported at once. */
 const MAX_HOLES = 32;
 /** ts going back by more than this while seq moves forward means a new boot. */
 const TS_REGRESSION_USEC = 2_000_000;
 
-export type SeqVerdict = 'new' | 'duplicate' | 'reorder' | 'reboot' | 'first';
+/**
+ * `recheck`: the seq is not above the highest seen and fills no known hole: a replay, a copy or a
+ * new boot, for the store to judge. `reorder`: a late record that fills a hole (or came just before
+ * the first one tracked).
+ */
+export type SeqVerdict = 'new' | 'recheck' | 'reorder' | 'reboot' | 'first';
 
 export interface SeqObservation {
   verdict: SeqVerdict;
@@ -40,14 +49,11 @@ export class SequenceTracker {
   private lastGap = -1;
   /** Ring bitmap while the window has holes: bit (seq mod WINDOW) set when seq was seen; valid for maxSeq - WINDOW < seq ≤ maxSeq. */
   private seen: Uint8Array | null = null;
-  /** The boot's first record, and the next FIRST_KEEP - 1 as [seq, ts, seq, ts, ...] (null until there are any). */
+  /** The boot's first tracked record (records overtaken by it are `reorder`). */
   private firstSeq = 0;
   private firstTs = 0;
-  private moreFirsts: number[] | null = null;
   /** Open holes, oldest first (null when none). */
   private holes: Hole[] | null = null;
-  /** After a ring-buffer replay, seqs up to this are duplicates. */
-  private replayUntil = -1;
 
   constructor(private readonly reorderWindowMs: number) {}
 
@@ -57,32 +63,24 @@ export class SequenceTracker {
     if (this.maxSeq < 0) { this.startBoot(seq, tsUsec); return { verdict: 'first' }; }
     if (seq > this.maxSeq) {
       if (tsUsec + TS_REGRESSION_USEC < this.tsOfMax) return this.reboot(seq, tsUsec, gaps);
-      if (seq <= this.replayUntil) { this.advance(seq, tsUsec); return { verdict: 'duplicate' }; }
       if (seq > this.maxSeq + 1) this.openHole(this.maxSeq + 1, seq - 1, now, gaps);
       this.advance(seq, tsUsec);
       return { verdict: 'new' };
     }
-    const back = this.maxSeq - seq;
-    if (back < WINDOW) {
-      if (this.isSeen(seq)) return { verdict: 'duplicate' };
-      if (this.fillHole(seq)) { this.markSeen(seq); return { verdict: 'reorder' }; }
+    if (this.maxSeq - seq < WINDOW) {
+      if (!this.isSeen(seq) && this.fillHole(seq)) { this.markSeen(seq); return { verdict: 'reorder' }; }
       // Just before the first record we tracked, and older: it was overtaken on the way.
       const first = this.firstSeq;
-      if (seq < first && first - seq <= EARLY_SLACK && tsUsec <= this.firstTs) {
+      if (seq < first && first - seq <= EARLY_SLACK && tsUsec <= this.firstTs && !this.isSeen(seq)) {
         this.markSeen(seq);
         return { verdict: 'reorder' };
       }
-      // Inside the window but neither seen nor a known hole: an old record we never tracked.
-      if (seq <= this.replayUntil) return { verdict: 'duplicate' };
     }
-    // Far behind: the same boot replaying its ring buffer, or a new boot.
-    const ts = this.firstTsOf(seq);
-    if (ts !== undefined && tsUsec > 0 && ts === tsUsec) {
-      this.replayUntil = this.maxSeq;
-      return { verdict: 'duplicate' };
-    }
-    if (seq <= this.replayUntil) return { verdict: 'duplicate' };
-    return this.reboot(seq, tsUsec, gaps);
+    // Seen before, or older than anything tracked. If it is a new boot, its records keep coming
+    // as rechecks until they pass maxSeq; the ts they carry is the stream's ts from now on, so the
+    // first record past maxSeq is not taken for a second reboot.
+    this.tsOfMax = tsUsec;
+    return { verdict: 'recheck' };
   }
 
   /** Reports holes whose reorder window has passed. */
@@ -115,9 +113,7 @@ export class SequenceTracker {
     this.seen = null;
     this.firstSeq = seq;
     this.firstTs = tsUsec;
-    this.moreFirsts = null;
     this.holes = null;
-    this.replayUntil = -1;
   }
 
   private advance(seq: number, tsUsec: number): void {
@@ -137,17 +133,6 @@ export class SequenceTracker {
       // The window has moved past every seq ever missing: the run says it all again.
       if (this.holes === null && seq - WINDOW >= this.lastGap) this.seen = null;
     }
-    const more = this.moreFirsts;
-    if (more === null) this.moreFirsts = [seq, tsUsec];
-    else if (more.length < 2 * (FIRST_KEEP - 1)) more.push(seq, tsUsec);
-  }
-
-  /** ts of one of the boot's first records, by seq. */
-  private firstTsOf(seq: number): number | undefined {
-    if (seq === this.firstSeq) return this.firstTs;
-    const more = this.moreFirsts;
-    if (more !== null) for (let i = 0; i < more.length; i += 2) if (more[i] === seq) return more[i + 1];
-    return undefined;
   }
 
   private openHole(from: number, to: number, now: number, gaps: (g: GapReport) => void): void {

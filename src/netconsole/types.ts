@@ -51,6 +51,12 @@ export interface LogRecord {
   truncated?: boolean;
   /** `now` of the datagram that completed (or started) the record. */
   receivedAt: number;
+  /**
+   * The seq is not above the highest this source sent (or fills a hole): a replay of the same
+   * boot, a second copy, or a new boot. Whoever keeps the records judges it against the one
+   * already kept for that seq (same ts and text: a duplicate), never the core on a guess.
+   */
+  recheck?: boolean;
 }
 
 export type SeqEventType = 'gap' | 'duplicate' | 'reorder' | 'reboot';
@@ -85,5 +91,4 @@ export interface CoreCounters {
   fragmentEvictions: number;
   sourceEvictions: number;
   legacyTimeouts: number;
-  continuationsMerged: number;
 }

@@ -269,7 +269,7 @@ export class Collector {
       dropped: { ...w.dropped, fragment_evictions: c.fragmentEvictions, source_evictions: c.sourceEvictions, not_allowed: this.refusedNotAllowed, rate_limited: this.rateLimited },
       queue_depth: w.queued, reassembly_timeouts: c.reassemblyTimeouts, records: this.records, gaps: this.gaps,
       sources: this.rx.sourceCount, udp_receive_buffer_bytes: this.listeners[0]?.receiveBuffer ?? 0,
-      stored: w.written, legacy_timeouts: c.legacyTimeouts, continuations_merged: c.continuationsMerged,
+      stored: w.written, legacy_timeouts: c.legacyTimeouts, duplicates: w.duplicates, rechecks: w.rechecks,
       fragments: c.fragments,
     };
   }

@@ -9,6 +9,8 @@ import type { LogRecord, SeqEvent, Format } from '../../netconsole/types.js';
 import type { CountersSnapshot, HubCountersSnapshot, HostNameItem, StoreItem, StoredMessage } from './types.js';
 import { addToOther, CounterTotals, SOURCE_COUNTER_COLUMNS, splitSourceCounters } from './counter-totals.js';
 import { hasFields } from './batch-codec.js';
+import { judgeRecheck, type KeptRecord } from '../../netconsole/replay-judge.js';
+import { rowToMessage, type MessageRow } from './reader.js';
 
 /** hub_counters row holding the exact number of stored messages (kept by the writer and retention). */
 export const STORED_MESSAGES_COUNTER = 'messages.stored';
@@ -64,11 +66,37 @@ interface SourceState {
   lastSeen: number;
   /** Sweep generation of its last use. */
   used?: number;
+  /** Since the source's seq fell back (records flagged `recheck`), until it passes the old highest again. */
+  episode?: Episode | null;
 }
+
+/**
+ * What a fall-back of a source's seq has brought so far: a replay (every recheck equals a stored
+ * row) or a new boot (one differs). Until one differs, look-alikes are not stored but remembered
+ * by seq range, and the duplicate events written for them by id, so a reboot can still take them.
+ */
+interface Episode {
+  /** The boot the rechecks are compared with. */
+  bootId: number;
+  /** Seq of the episode's first record (the new boot's first_seq if it turns out to be one). */
+  firstSeq: number;
+  /** Seq ranges [from, to, from, to, …] of look-alikes not stored. */
+  matched: number[];
+  /** First row stored during the episode (0: none): it and later rows of the source move to a new boot. */
+  firstRowId: number;
+  /** First duplicate event written during the episode (0: none): withdrawn if it is a new boot. */
+  firstDuplicateEventId: number;
+}
+
+/** Matched ranges kept per episode; a longer scattered run only loses the oldest look-alikes' copy into a new boot. */
+const MAX_MATCHED_RANGES = 256;
 
 export interface BatchResult {
   rows: StoredMessage[];
   events: number;
+  /** Rechecked records found equal to a stored one (not stored), and reboots found by rechecks. */
+  duplicates: number;
+  rechecks: number;
   /** Whether every stored row (this batch's and any deferred before) is now in the FTS index. */
   indexed: boolean;
 }
@@ -94,6 +122,9 @@ export class BatchWriter {
   private readonly sources = new Map<string, SourceState>();
   private readonly boots = new Map<number, BootState>();
   private readonly hubCounters = new CounterTotals();
+  /** This batch's rechecked records, and those found equal to a stored one. */
+  private rechecks = 0;
+  private duplicates = 0;
   /** Incremented by each sweep; entries whose `used` is older were not touched since the previous one. */
   private generation = 0;
   private sweptAt = Date.now();
@@ -137,6 +168,18 @@ export class BatchWriter {
       setFtsProgressTo: p('UPDATE fts_progress SET indexed_through = ? WHERE id = 1'),
       countAfter: p('SELECT count(*) AS n FROM messages WHERE id > ?'),
       insertEvent: p('INSERT INTO seq_events (host_id, source_id, boot_id, type, at, seq_from, seq_to, detail) VALUES (?, ?, ?, ?, ?, ?, ?, ?)'),
+      // Replay or reboot (writeRechecked): the stored rows of one seq, the old boot's last seq, and
+      // what a reboot takes along from the old boot.
+      storedAtSeq: p('SELECT ts_usec AS tsUsec, text, complete = 1 AS complete FROM messages WHERE boot_id = ? AND seq = ? AND source_id = ?'),
+      lastSeqOfBoot: p('SELECT max(seq) AS seq FROM messages WHERE boot_id = ? AND source_id = ?'),
+      copyToBoot: p(
+        'INSERT INTO messages (host_id, source_id, boot_id, seq, pri, level, facility, ts_usec, received_at, text, fields, complete, format, flags, release) ' +
+          'SELECT host_id, source_id, ?, seq, pri, level, facility, ts_usec, ?, text, fields, complete, format, flags, release FROM messages ' +
+          'WHERE boot_id = ? AND source_id = ? AND seq BETWEEN ? AND ? ORDER BY seq, id ' +
+          'RETURNING id, seq, level, facility, ts_usec, text, fields, complete, flags',
+      ),
+      moveToBoot: p('UPDATE messages SET boot_id = ? WHERE boot_id = ? AND source_id = ? AND id >= ?'),
+      withdrawDuplicates: p("DELETE FROM seq_events WHERE source_id = ? AND type = 'duplicate' AND id >= ?"),
       // Increments: the columns add up in SQL; `other` (rare: counters without a column) is merged in JS.
       addSourceCounters: p(
         `INSERT INTO source_counters (source_id, ${SOURCE_COUNTER_COLUMNS.join(', ')}, other, updated_at) VALUES (?, ${SOURCE_COUNTER_COLUMNS.map(() => '?').join(', ')}, '{}', ?) ` +
@@ -265,13 +308,15 @@ export class BatchWriter {
       this.hosts.delete(address);
       this.hostsById.delete(h.id);
     }
-    for (const [address, s] of this.sources) if (s.used !== g) this.sources.delete(address);
+    for (const [address, s] of this.sources) if (s.used !== g && !s.episode) this.sources.delete(address);
     for (const [id, b] of this.boots) if (b.used !== g) this.boots.delete(id);
   }
 
   private writeItems(items: StoreItem[], indexNow: boolean): BatchResult {
     const rows: StoredMessage[] = [];
     let events = 0;
+    this.duplicates = 0;
+    this.rechecks = 0;
     const touchedHosts = new Set<HostState>();
     const touchedSources = new Set<SourceState>();
     let now = 0;
@@ -293,7 +338,13 @@ export class BatchWriter {
       }
       const src = this.source(item.source, item.format, item.receivedAt);
       src.format = item.format;
-      rows.push(this.writeRecord(src, item));
+      if (item.recheck) {
+        this.writeRechecked(src, item, rows);
+      } else {
+        // A record above every seq seen ends a fall-back: what was held back as look-alikes was a replay.
+        src.episode = null;
+        rows.push(this.writeRecord(src, item));
+      }
       now = Math.max(now, item.receivedAt);
       touchedSources.add(src);
       touchedHosts.add(this.hostsById.get(src.hostId)!);
@@ -309,7 +360,58 @@ export class BatchWriter {
       this.indexChunk(Number.MAX_SAFE_INTEGER);
       indexed = true;
     }
-    return { rows, events, indexed };
+    return { rows, events, indexed, duplicates: this.duplicates, rechecks: this.rechecks };
+  }
+
+  /**
+   * A record whose seq fell back (see Episode), judged by judgeRecheck against the rows this
+   * source's boot holds for its seq: stored when there is none (or only part of it); not stored, as
+   * a duplicate, when it equals one; the first record of a new boot when they differ.
+   */
+  private writeRechecked(src: SourceState, r: LogRecord, rows: StoredMessage[]): void {
+    this.rechecks++;
+    const boot = this.currentBoot(src, r.receivedAt, r.seq, r.release);
+    let ep = src.episode;
+    if (!ep || ep.bootId !== boot.id) ep = src.episode = { bootId: boot.id, firstSeq: r.seq as number, matched: [], firstRowId: 0, firstDuplicateEventId: 0 };
+    const kept = this.st.storedAtSeq.all(boot.id, r.seq, src.id) as Array<Omit<KeptRecord, 'complete'> & { complete: number }>;
+    const verdict = judgeRecheck(kept.map((k) => ({ ...k, complete: k.complete === 1 })), r);
+    if (verdict === 'new' || verdict === 'store') {
+      const row = this.writeRecord(src, r);
+      if (ep.firstRowId === 0) ep.firstRowId = row.id;
+      rows.push(row);
+      return;
+    }
+    if (verdict === 'duplicate') {
+      const host = this.hostsById.get(src.hostId)!;
+      const info = this.st.insertEvent.run(host.id, src.id, boot.id, 'duplicate', r.receivedAt, r.seq, r.seq, null);
+      if (ep.firstDuplicateEventId === 0) ep.firstDuplicateEventId = Number(info.lastInsertRowid);
+      addToRanges(ep.matched, r.seq as number);
+      this.duplicates++;
+      return;
+    }
+    this.rebootFrom(src, ep, r, rows);
+  }
+
+  /** The episode is a new boot: it gets the look-alikes, the rows stored since the fall-back, and `r`. */
+  private rebootFrom(src: SourceState, ep: Episode, r: LogRecord, rows: StoredMessage[]): void {
+    const host = this.hostsById.get(src.hostId)!;
+    const old = this.boot(ep.bootId);
+    const previous = (this.st.lastSeqOfBoot.get(old.id, src.id) as { seq: number | null }).seq;
+    const current = host.currentBootId !== null ? this.boot(host.currentBootId) : null;
+    // Another target of the host may have found the same reboot first: join its boot.
+    const sameReboot = current !== null && current.id !== old.id && current.reason === 'reboot' && current.firstSeq === ep.firstSeq;
+    const nb = sameReboot ? current : this.startBoot(host, 'reboot', r.receivedAt, ep.firstSeq, r.release);
+    this.moveSource(src, nb.id);
+    if (ep.firstDuplicateEventId !== 0) this.st.withdrawDuplicates.run(src.id, ep.firstDuplicateEventId);
+    if (ep.firstRowId !== 0) this.st.moveToBoot.run(nb.id, old.id, src.id, ep.firstRowId);
+    this.st.insertEvent.run(host.id, src.id, nb.id, 'reboot', r.receivedAt, previous, ep.firstSeq,
+      `seq ${previous} -> ${ep.firstSeq}: seq ${r.seq} differs from the stored record`);
+    for (let i = 0; i < ep.matched.length; i += 2) {
+      const copied = this.st.copyToBoot.all(nb.id, r.receivedAt, old.id, src.id, ep.matched[i], ep.matched[i + 1]) as CopiedRow[];
+      for (const c of copied) rows.push(rowToMessage({ ...c, host: host.name ?? host.address, source: r.source, boot: nb.number, received_at: r.receivedAt }));
+    }
+    src.episode = { bootId: nb.id, firstSeq: ep.firstSeq, matched: [], firstRowId: 0, firstDuplicateEventId: 0 };
+    rows.push(this.writeRecord(src, r));
   }
 
   private host(address: string, at: number): HostState {
@@ -414,6 +516,7 @@ export class BatchWriter {
       fields: r.fields ?? {},
       complete: r.complete,
       truncated: r.truncated === true,
+      flags: r.flags ?? '',
     };
   }
 
@@ -421,6 +524,7 @@ export class BatchWriter {
     const host = this.hostsById.get(src.hostId)!;
     let boot: BootState;
     if (e.type === 'reboot') {
+      src.episode = null;
       const current = host.currentBootId !== null ? this.boot(host.currentBootId) : null;
       // Every netconsole target of a host reports the same reboot: the second target joins the
       // boot the first one started instead of starting another.
@@ -459,4 +563,14 @@ export class BatchWriter {
     h.name = item.name;
     this.st.setHostName.run(item.name, h.id);
   }
+}
+
+type CopiedRow = Omit<MessageRow, 'host' | 'source' | 'boot' | 'received_at'>;
+
+/** Adds seq to flat ranges [from, to, …]: extends the last range when seq follows it. */
+function addToRanges(ranges: number[], seq: number): void {
+  const n = ranges.length;
+  if (n > 0 && ranges[n - 1] === seq - 1) { ranges[n - 1] = seq; return; }
+  if (n >= 2 * MAX_MATCHED_RANGES) ranges.splice(0, 2);
+  ranges.push(seq, seq);
 }

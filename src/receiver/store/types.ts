@@ -49,6 +49,8 @@ export interface StoredMessage {
   text: string;
   fields: Record<string, string>;
   complete: boolean;
+  /** The extended record's flag as sent (`-`, or `c` for a continuation); '' for legacy. */
+  flags: string;
   /** The kernel cut the record at 2048 bytes (>= 6.3): the text is only its beginning. */
   truncated: boolean;
 }
@@ -73,6 +75,10 @@ export interface WriterStats {
   written: number;
   /** Sequence events committed since start. */
   writtenEvents: number;
+  /** Records whose seq fell back (a replay, a copy or a new boot), judged against the stored rows since start. */
+  rechecks: number;
+  /** Of those, records equal to one already stored for the source and boot: counted, not stored again. */
+  duplicates: number;
   /** Batches committed since start. */
   batches: number;
   /** Items not stored, by reason. */

@@ -120,6 +120,9 @@ export class StorageWriter extends EventEmitter implements Sink {
   private droppedPosted = '';
   private written = 0;
   private writtenEvents = 0;
+  /** Records whose seq fell back, judged by the store, and those of them equal to a stored record (not stored again). */
+  private rechecks = 0;
+  private duplicates = 0;
   private batches = 0;
   private retentionDeleted = 0;
   private backend!: Backend;
@@ -265,6 +268,8 @@ export class StorageWriter extends EventEmitter implements Sink {
       queued: this.queued(),
       written: this.written,
       writtenEvents: this.writtenEvents,
+      duplicates: this.duplicates,
+      rechecks: this.rechecks,
       batches: this.batches,
       dropped: { ...this.droppedBy },
       retentionDeleted: this.retentionDeleted,
@@ -331,6 +336,8 @@ export class StorageWriter extends EventEmitter implements Sink {
         this.settle(msg.id);
         this.written += msg.messages;
         this.writtenEvents += msg.events;
+        this.duplicates += msg.duplicates;
+        this.rechecks += msg.rechecks;
         this.batches++;
         if (msg.rows && msg.rows.length > 0) this.emit('stored', msg.rows);
         break;
