@@ -72,3 +72,13 @@ test('6.12: the UTF-8 line cut at 2048 bytes, ncfrag total 2207 = 17 + 2031 + 17
   const kept = r.text.replace(/(\\x[0-9a-f]{2})*E?$/, '');
   assert.ok(kept.length > 200 && whole.startsWith(kept), 'the text is the start of the real line');
 });
+
+test('6.12 --mode release with tasks: the release is a field of every record, each `c` record its own row', () => {
+  const records = assertDecodesAsExpected('release');
+  const ext = records.filter((r) => r.format === 'extended');
+  assert.ok(ext.length > 1400);
+  assert.ok(ext.every((r) => r.release === '6.12.118+deb12-amd64' && !r.text.startsWith('6.12.118')));
+  assert.equal(ext.filter((r) => r.flags === 'c').length, 109, 'sysrq t: 109 records with flag c, one row each');
+  assert.deepEqual(ext.map((r) => r.seq), Array.from({ length: ext.length }, (_, i) => i), 'seq 0.. without a hole');
+  assert.equal(ext.filter((r) => r.truncated).length, 1);
+});
