@@ -8,6 +8,7 @@ import fc from 'fast-check';
 import { cutPoint, PRINTK_MESSAGE_MAX } from '../src/netconsole/body.js';
 import { formatRecord, type FormatOptions, type KernelRecord } from '../src/netconsole/format.js';
 import { NetconsoleReceiver } from '../src/netconsole/pipeline.js';
+import { bytesToText } from '../src/netconsole/text.js';
 import type { LogRecord, Sink } from '../src/netconsole/types.js';
 
 const USERDATA: Array<[string, string]> = [['rack', 'r12'], ['role', 'db'], ['long', 'u'.repeat(150)]];
@@ -98,4 +99,40 @@ test('a dev_printk record cut inside its dictionary keeps what fits, flagged', (
   assert.equal(r.fields.rack, 'r12');
   assert.equal(r.text, text.toString());
   assert.equal(cutPoint(Buffer.from('abc'), null), -1);
+});
+
+test('where each kernel generation cuts: the cut point moves with the header, extras follow it', () => {
+  const text = Buffer.from('é'.repeat(495)); // 990 bytes, 3960 escaped: more than any >= 6.3 buffer holds
+  // 4.2-6.2 (6.1): 8192-byte buffer, nothing cut (its 991-byte record limit keeps it under 4 KiB).
+  const old = receive(formatRecord({ pri: 6, seq: 1, tsUsec: 2, text }, { format: 'extended', kernel: '6.1' }));
+  assert.deepEqual([old.truncated, old.text], [false, text.toString()]);
+  const cases: Array<[string, Partial<FormatOptions>, Partial<KernelRecord>]> = [
+    ['6.3-6.5: cut, nothing after it', {}, {}],
+    ['6.6-6.8: release prefix, outside the 2048 bytes', { release: '6.6.13' }, {}],
+    ['6.9+: userdata after the cut', { userdata: [['rack', 'r12']] }, {}],
+    ['6.15+: userdata then sysdata after the cut', { userdata: [['rack', 'r12']], sysdata: { cpu: 0, taskname: 'sh', release: '6.17.0', msgid: 7 } }, {}],
+    ['CONFIG_PRINTK_CALLER: a longer header, an earlier cut', { userdata: [['rack', 'r12']] }, { caller: 'T123' }],
+    ['a cut after the first byte of a character, the LF in the last byte', { userdata: [['rack', 'r12']] }, { tsUsec: 2222 }],
+  ];
+  /** The bytes whose escapes fit whole: scnprintf needs room for its terminator too. */
+  const kept = (raw: Buffer, room: number) => {
+    let used = 0;
+    let n = 0;
+    while (n < raw.length && room - used >= 5) { used += 4; n++; }
+    return raw.subarray(0, n);
+  };
+  for (const [name, o, rec] of cases) {
+    const frames = formatRecord({ pri: 6, seq: 1, tsUsec: 2, text, ...rec }, { format: 'extended', kernel: '6.9', ...o });
+    const total = Number(/ncfrag=\d+\/(\d+);/.exec(frames[0].toString('latin1'))![1]);
+    if (rec.tsUsec === 2222) assert.ok(frames.map((f) => f.toString('latin1')).join('').includes('\\xc3\n rack='), 'the case it is meant to be');
+    const header = `6,1,${rec.tsUsec ?? 2},-${rec.caller ? `,caller=${rec.caller}` : ''};`;
+    const extra = frames.map((f) => f.toString('latin1').slice(f.indexOf(0x3b) + 1)).join('').slice(PRINTK_MESSAGE_MAX - header.length);
+    assert.equal(total, PRINTK_MESSAGE_MAX - header.length + extra.length, `${name}: the printk part is 2048 bytes`);
+    const r = receive(frames);
+    assert.equal(r.truncated, true, name);
+    assert.equal(r.text, bytesToText(kept(text, PRINTK_MESSAGE_MAX - header.length)), `${name}: text up to the cut`);
+    if (o.userdata) assert.equal(r.fields.rack, 'r12', name);
+    if (o.sysdata) assert.deepEqual([r.fields.cpu, r.fields.taskname, r.release, r.fields.msgid], ['0', 'sh', '6.17.0', '7'], name);
+    if (o.release) assert.equal(r.release, o.release, name);
+  }
 });

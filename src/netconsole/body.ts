@@ -76,6 +76,17 @@ function isDictTail(part: string): boolean {
   });
 }
 
+/** Whether raw text ends inside a UTF-8 sequence (a lead byte with fewer continuation bytes than it needs). */
+function endsMidUtf8(b: Uint8Array): boolean {
+  for (let k = 1; k <= Math.min(3, b.length); k++) {
+    const c = b[b.length - k];
+    if ((c & 0xc0) === 0x80) continue;
+    const need = c >= 0xf0 && c <= 0xf7 ? 4 : c >= 0xe0 ? 3 : c >= 0xc0 ? 2 : 1;
+    return c >= 0xc0 && need > k;
+  }
+  return false;
+}
+
 /** Length of a `\`, `\x` or `\xH` left at the end of a cut escaped text (0: none). */
 function partialEscapeAt(esc: Uint8Array): number {
   for (let k = 1; k <= Math.min(3, esc.length); k++) {
@@ -111,11 +122,17 @@ export function parseRecordBody(data: Uint8Array, printkHeaderLen: number | null
   if (nl < 0 || nl > printkEnd) nl = printkEnd;
   let esc = data.subarray(0, nl);
   let truncated = cut >= 0 && nl === printkEnd;
-  // A cut that left the LF in the buffer's last byte: an unfinished escape before it shows the cut.
-  if (!truncated && printkHeaderLen !== null && nl === PRINTK_MESSAGE_MAX - printkHeaderLen - 1 && partialEscapeAt(esc) > 0) truncated = true;
   // An escape cut short stands for a byte that was never sent: drop it rather than show `\xc`.
-  if (truncated) esc = esc.subarray(0, esc.length - partialEscapeAt(esc));
-  const text = bytesToText(unescapeKernel(esc));
+  const lfInLastByte = printkHeaderLen !== null && nl === PRINTK_MESSAGE_MAX - printkHeaderLen - 1;
+  if (truncated || (lfInLastByte && partialEscapeAt(esc) > 0)) {
+    esc = esc.subarray(0, esc.length - partialEscapeAt(esc));
+    truncated = true;
+  }
+  const raw = unescapeKernel(esc);
+  // A cut that still left room for the LF in the last byte shows as an unfinished escape (above)
+  // or character. (One that ends on a whole character looks like a record that just fits.)
+  if (lfInLastByte && !truncated && endsMidUtf8(raw)) truncated = true;
+  const text = bytesToText(raw);
   addLines(fields, data, nl + 1, printkEnd);
   if (cut >= 0 && nl < printkEnd) truncated = true; // cut inside the dictionary
   addLines(fields, data, printkEnd, data.length);
