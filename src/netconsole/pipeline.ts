@@ -221,7 +221,9 @@ export class NetconsoleReceiver {
       sink.event({ type: 'reboot', source: st.source, at: now, from: obs.previousSeq ?? null, to: h.seq, detail: `seq ${obs.previousSeq} -> ${h.seq}, ts ${h.tsUsec}` });
     }
     // The cut point is only meaningful in a whole set: a partial one has its holes squeezed out.
-    const body = parseRecordBody(data, complete ? printkHeaderLength(h) : null);
+    // Headers are under 512 bytes, so nothing under 1536 bytes can reach it: the common short
+    // record skips building the header length.
+    const body = parseRecordBody(data, complete && data.length >= 1536 ? printkHeaderLength(h) : null);
     const fields = Object.keys(h.fields).length ? { ...h.fields, ...body.fields } : body.fields;
     if (problem) fields.incomplete = problem;
     const release = h.release ?? fields.release ?? null;
