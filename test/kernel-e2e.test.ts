@@ -202,6 +202,9 @@ test('Linux 6.12 configfs target with userdata (short and 150 bytes): fields on 
     const f = JSON.parse(m.fields);
     return f.rack === 'r12' && f.role === 'db' && f.long === 'u'.repeat(150) && !m.text.includes('rack=');
   }), 'userdata is a field of every record, never text');
+  // Sysdata switches (cpu_nr_enabled, … : 6.15+) would be listed beside the keys: 6.12 has none.
+  const dirLine = /userdata dir: ([^\r\n]*)/.exec(readFileSync(join(r.dir, 'serial.log'), 'latin1'));
+  assert.deepEqual(dirLine?.[1].trim().split(/\s+/).sort(), ['long', 'rack', 'role'], 'configfs userdata holds the three keys and no sysdata switch');
   const cut = s.extended.filter((m) => m.truncated === 1);
   assert.equal(cut.length, 1);
   assert.ok(cut[0].text.startsWith('kn-frag utf8-long ') && !cut[0].text.includes('\ufffd'));
