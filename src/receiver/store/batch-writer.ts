@@ -419,7 +419,7 @@ export class BatchWriter {
       let j = i;
       while (j + 1 < lookAlikes.length && lookAlikes[j + 1] === lookAlikes[j] + 1) j++;
       const [from, to] = [lookAlikes[i], lookAlikes[j]];
-      this.st.withdrawDuplicates.run(src.id, ep.firstDuplicateEventId, from, to);
+      this.duplicates -= this.st.withdrawDuplicates.run(src.id, ep.firstDuplicateEventId, from, to).changes;
       const copied = this.st.copyToBoot.all(nb.id, r.receivedAt, old.id, src.id, from, to) as CopiedRow[];
       for (const c of copied) rows.push(rowToMessage({ ...c, host: host.name ?? host.address, source: r.source, boot: nb.number, received_at: r.receivedAt }));
       i = j + 1;
