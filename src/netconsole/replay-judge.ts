@@ -5,11 +5,12 @@
 //     one): pass it on;
 //   - one kept with the same ts and text (or the same ts, and this is only part of it): a
 //     duplicate, unless something later proves otherwise: hold it;
-//   - one kept that differs: a new boot. Everything since the seq fell back belongs to it, the
+//   - one kept that differs: a new boot. The records since the seq last fell back belong to it,
 //     held look-alikes included (boots are deterministic: a new boot's first records can equal
-//     the old boot's), so they are passed on after a `reboot` event.
-// The episode ends with the next record above every seq seen (not a recheck): what is still held
-// was a replay and is reported as `duplicate` events. Memory grows with the capture: offline use.
+//     the old boot's), so they are passed on after a `reboot` event, once per seq.
+// An episode runs from a fall-back to the next record above every seq seen (not a recheck); which
+// of its records a new boot takes is newBootMembers' answer. When an episode ends, what is still
+// held was a replay and is reported as `duplicate` events. Memory grows with the capture: offline use.
 import type { LogRecord, SeqEvent, Sink } from './types.js';
 
 export interface KeptRecord { tsUsec: number | null; text: string; complete: boolean }
@@ -32,14 +33,30 @@ export function judgeRecheck(kept: readonly KeptRecord[], r: KeptRecord): 'new' 
   return partialKept ? 'store' : 'reboot';
 }
 
+/**
+ * Which of an episode's records (their seqs, in arrival order) belong to a new boot that turned
+ * out to differ at `seq`: walking back from the end, every record whose seq is below the lowest
+ * taken so far (a copy of a taken one is skipped), up to the first record above it, where the seq
+ * fell back from the old boot's records to the new boot's. Indexes in arrival order.
+ */
+export function newBootMembers(seqs: readonly number[], seq: number): number[] {
+  const out: number[] = [];
+  let low = seq;
+  for (let i = seqs.length - 1; i >= 0; i--) {
+    const s = seqs[i];
+    if (s < low) { out.push(i); low = s; } else if (s > low) break;
+  }
+  return out.reverse();
+}
+
+interface Episode {
+  /** Its records in arrival order: look-alikes held back, and new records already passed on. */
+  records: Array<{ r: LogRecord; held: boolean }>;
+}
+
 interface SourceBoot {
   kept: Map<number, LogRecord[]>;
-  /** Look-alikes of kept records since the seq fell back (duplicates unless the episode turns out to be a reboot). */
-  held: LogRecord[];
-  /** Records of the episode that were new (kept in this boot; they move if it is a reboot). */
-  added: LogRecord[];
-  /** Seq of the episode's first record, null outside an episode. */
-  episodeFirst: number | null;
+  episode: Episode | null;
 }
 
 export class MemoryReplayJudge implements Sink {
@@ -50,22 +67,22 @@ export class MemoryReplayJudge implements Sink {
   record(r: LogRecord): void {
     if (r.seq === null) { this.out.record(r); return; }
     let b = this.boots.get(r.source);
-    if (!b) { b = newBoot(); this.boots.set(r.source, b); }
+    if (!b) { b = { kept: new Map(), episode: null }; this.boots.set(r.source, b); }
     if (!r.recheck) {
       this.endEpisode(r.source, b);
-      keep(b, r);
+      keep(b.kept, r);
       this.out.record(r);
       return;
     }
-    b.episodeFirst ??= r.seq;
+    const ep = (b.episode ??= { records: [] });
     const verdict = judgeRecheck(b.kept.get(r.seq) ?? [], r);
     if (verdict === 'duplicate') {
-      b.held.push(r);
+      ep.records.push({ r, held: true });
     } else if (verdict === 'reboot') {
-      this.reboot(r, b);
+      this.reboot(r, b, ep);
     } else {
-      keep(b, r);
-      b.added.push(r);
+      keep(b.kept, r);
+      ep.records.push({ r, held: false });
       this.out.record(r);
     }
   }
@@ -73,7 +90,7 @@ export class MemoryReplayJudge implements Sink {
   event(e: SeqEvent): void {
     if (e.type === 'reboot') {
       const b = this.boots.get(e.source);
-      if (b) { this.endEpisode(e.source, b); this.boots.set(e.source, newBoot()); }
+      if (b) { this.endEpisode(e.source, b); b.kept = new Map(); }
     }
     this.out.event(e);
   }
@@ -84,35 +101,45 @@ export class MemoryReplayJudge implements Sink {
   }
 
   private endEpisode(source: string, b: SourceBoot): void {
-    for (const h of b.held) this.out.event({ type: 'duplicate', source, at: h.receivedAt, from: h.seq, to: h.seq });
-    b.held = [];
-    b.added = [];
-    b.episodeFirst = null;
+    if (b.episode) for (const e of b.episode.records) if (e.held) this.duplicate(source, e.r);
+    b.episode = null;
   }
 
-  private reboot(r: LogRecord, b: SourceBoot): void {
-    const first = b.episodeFirst as number;
-    for (const a of b.added) b.kept.delete(a.seq as number);
+  private duplicate(source: string, r: LogRecord): void {
+    this.out.event({ type: 'duplicate', source, at: r.receivedAt, from: r.seq, to: r.seq });
+  }
+
+  private reboot(r: LogRecord, b: SourceBoot, ep: Episode): void {
+    const members = new Set(newBootMembers(ep.records.map((e) => e.r.seq as number), r.seq as number));
+    const kept = new Map<number, LogRecord[]>();
+    for (const i of members) {
+      const e = ep.records[i];
+      if (!e.held) {
+        const list = b.kept.get(e.r.seq as number) as LogRecord[];
+        list.splice(list.indexOf(e.r), 1);
+        if (list.length === 0) b.kept.delete(e.r.seq as number);
+      }
+      keep(kept, e.r);
+    }
     let previous = -1;
     for (const seq of b.kept.keys()) if (seq > previous) previous = seq;
+    const first = members.size ? (ep.records[Math.min(...members)].r.seq as number) : (r.seq as number);
     this.out.event({ type: 'reboot', source: r.source, at: r.receivedAt, from: previous, to: first, detail: `seq ${previous} -> ${first}: seq ${r.seq} differs from the record kept for it` });
-    const nb = newBoot();
-    for (const a of b.added) keep(nb, a);
-    for (const h of b.held) { keep(nb, h); this.out.record(h); }
-    keep(nb, r);
+    ep.records.forEach((e, i) => {
+      if (!e.held) return;
+      if (members.has(i)) this.out.record(e.r);
+      else this.duplicate(r.source, e.r);
+    });
+    keep(kept, r);
     this.out.record(r);
+    b.kept = kept;
     // Still in the episode: the new boot's records keep coming as rechecks until they pass the old boot's seqs.
-    nb.episodeFirst = first;
-    this.boots.set(r.source, nb);
+    b.episode = { records: [{ r, held: false }] };
   }
 }
 
-function keep(b: SourceBoot, r: LogRecord): void {
-  const list = b.kept.get(r.seq as number);
+function keep(m: Map<number, LogRecord[]>, r: LogRecord): void {
+  const list = m.get(r.seq as number);
   if (list) list.push(r);
-  else b.kept.set(r.seq as number, [r]);
-}
-
-function newBoot(): SourceBoot {
-  return { kept: new Map(), held: [], added: [], episodeFirst: null };
+  else m.set(r.seq as number, [r]);
 }

@@ -9,7 +9,7 @@ import type { LogRecord, SeqEvent, Format } from '../../netconsole/types.js';
 import type { CountersSnapshot, HubCountersSnapshot, HostNameItem, StoreItem, StoredMessage } from './types.js';
 import { addToOther, CounterTotals, SOURCE_COUNTER_COLUMNS, splitSourceCounters } from './counter-totals.js';
 import { hasFields } from './batch-codec.js';
-import { judgeRecheck, type KeptRecord } from '../../netconsole/replay-judge.js';
+import { judgeRecheck, newBootMembers, type KeptRecord } from '../../netconsole/replay-judge.js';
 import { rowToMessage, type MessageRow } from './reader.js';
 
 /** hub_counters row holding the exact number of stored messages (kept by the writer and retention). */
@@ -72,24 +72,20 @@ interface SourceState {
 
 /**
  * What a fall-back of a source's seq has brought so far: a replay (every recheck equals a stored
- * row) or a new boot (one differs). Until one differs, look-alikes are not stored but remembered
- * by seq range, and the duplicate events written for them by id, so a reboot can still take them.
+ * row) or a new boot (one differs). Until one differs, look-alikes are not stored, but each is
+ * remembered, so a reboot can still take the ones that were its own (newBootMembers).
  */
 interface Episode {
   /** The boot the rechecks are compared with. */
   bootId: number;
-  /** Seq of the episode's first record (the new boot's first_seq if it turns out to be one). */
-  firstSeq: number;
-  /** Seq ranges [from, to, from, to, …] of look-alikes not stored. */
-  matched: number[];
-  /** First row stored during the episode (0: none): it and later rows of the source move to a new boot. */
-  firstRowId: number;
-  /** First duplicate event written during the episode (0: none): withdrawn if it is a new boot. */
+  /** Its records in arrival order, as [seq, row id] pairs: row id 0 for a look-alike not stored. */
+  records: number[];
+  /** First duplicate event written during the episode (0: none): a reboot withdraws its members' events. */
   firstDuplicateEventId: number;
 }
 
-/** Matched ranges kept per episode; a longer scattered run only loses the oldest look-alikes' copy into a new boot. */
-const MAX_MATCHED_RANGES = 256;
+/** Records an episode remembers (a replay of a whole ring buffer is a few thousand); older ones are forgotten first. */
+const MAX_EPISODE_RECORDS = 16_384;
 
 export interface BatchResult {
   rows: StoredMessage[];
@@ -178,8 +174,11 @@ export class BatchWriter {
           'WHERE boot_id = ? AND source_id = ? AND seq BETWEEN ? AND ? ORDER BY seq, id ' +
           'RETURNING id, seq, level, facility, ts_usec, text, fields, complete, flags',
       ),
-      moveToBoot: p('UPDATE messages SET boot_id = ? WHERE boot_id = ? AND source_id = ? AND id >= ?'),
-      withdrawDuplicates: p("DELETE FROM seq_events WHERE source_id = ? AND type = 'duplicate' AND id >= ?"),
+      moveRow: p('UPDATE messages SET boot_id = ? WHERE id = ?'),
+      // One duplicate event per seq of a range (the first of the episode's): the look-alike it stood for is a row after all.
+      withdrawDuplicates: p(
+        "DELETE FROM seq_events WHERE id IN (SELECT min(id) FROM seq_events WHERE source_id = ? AND type = 'duplicate' AND id >= ? AND seq_from BETWEEN ? AND ? GROUP BY seq_from)",
+      ),
       // Increments: the columns add up in SQL; `other` (rare: counters without a column) is merged in JS.
       addSourceCounters: p(
         `INSERT INTO source_counters (source_id, ${SOURCE_COUNTER_COLUMNS.join(', ')}, other, updated_at) VALUES (?, ${SOURCE_COUNTER_COLUMNS.map(() => '?').join(', ')}, '{}', ?) ` +
@@ -308,7 +307,8 @@ export class BatchWriter {
       this.hosts.delete(address);
       this.hostsById.delete(h.id);
     }
-    for (const [address, s] of this.sources) if (s.used !== g && !s.episode) this.sources.delete(address);
+    // (An idle source's open episode goes with it: a reboot found later then keeps its look-alikes as duplicates.)
+    for (const [address, s] of this.sources) if (s.used !== g) this.sources.delete(address);
     for (const [id, b] of this.boots) if (b.used !== g) this.boots.delete(id);
   }
 
@@ -371,47 +371,62 @@ export class BatchWriter {
   private writeRechecked(src: SourceState, r: LogRecord, rows: StoredMessage[]): void {
     this.rechecks++;
     const boot = this.currentBoot(src, r.receivedAt, r.seq, r.release);
-    let ep = src.episode;
-    if (!ep || ep.bootId !== boot.id) ep = src.episode = { bootId: boot.id, firstSeq: r.seq as number, matched: [], firstRowId: 0, firstDuplicateEventId: 0 };
-    const kept = this.st.storedAtSeq.all(boot.id, r.seq, src.id) as Array<Omit<KeptRecord, 'complete'> & { complete: number }>;
+    const seq = r.seq as number;
+    const kept = this.st.storedAtSeq.all(boot.id, seq, src.id) as Array<Omit<KeptRecord, 'complete'> & { complete: number }>;
     const verdict = judgeRecheck(kept.map((k) => ({ ...k, complete: k.complete === 1 })), r);
+    let ep = src.episode;
+    if (!ep || ep.bootId !== boot.id) ep = src.episode = { bootId: boot.id, records: [], firstDuplicateEventId: 0 };
+    if (ep.records.length >= 2 * MAX_EPISODE_RECORDS) ep.records.splice(0, MAX_EPISODE_RECORDS);
     if (verdict === 'new' || verdict === 'store') {
       const row = this.writeRecord(src, r);
-      if (ep.firstRowId === 0) ep.firstRowId = row.id;
+      ep.records.push(seq, row.id);
       rows.push(row);
-      return;
-    }
-    if (verdict === 'duplicate') {
+    } else if (verdict === 'duplicate') {
       const host = this.hostsById.get(src.hostId)!;
-      const info = this.st.insertEvent.run(host.id, src.id, boot.id, 'duplicate', r.receivedAt, r.seq, r.seq, null);
+      const info = this.st.insertEvent.run(host.id, src.id, boot.id, 'duplicate', r.receivedAt, seq, seq, null);
       if (ep.firstDuplicateEventId === 0) ep.firstDuplicateEventId = Number(info.lastInsertRowid);
-      addToRanges(ep.matched, r.seq as number);
+      ep.records.push(seq, 0);
       this.duplicates++;
-      return;
+    } else {
+      this.rebootFrom(src, ep, r, rows);
     }
-    this.rebootFrom(src, ep, r, rows);
   }
 
-  /** The episode is a new boot: it gets the look-alikes, the rows stored since the fall-back, and `r`. */
+  /** The episode is a new boot: it gets its members (rows moved, look-alikes copied from the old boot) and `r`. */
   private rebootFrom(src: SourceState, ep: Episode, r: LogRecord, rows: StoredMessage[]): void {
     const host = this.hostsById.get(src.hostId)!;
     const old = this.boot(ep.bootId);
-    const previous = (this.st.lastSeqOfBoot.get(old.id, src.id) as { seq: number | null }).seq;
+    const seqs: number[] = [];
+    for (let i = 0; i < ep.records.length; i += 2) seqs.push(ep.records[i]);
+    const members = newBootMembers(seqs, r.seq as number);
+    const firstSeq = members.length ? seqs[members[0]] : (r.seq as number);
     const current = host.currentBootId !== null ? this.boot(host.currentBootId) : null;
     // Another target of the host may have found the same reboot first: join its boot.
-    const sameReboot = current !== null && current.id !== old.id && current.reason === 'reboot' && current.firstSeq === ep.firstSeq;
-    const nb = sameReboot ? current : this.startBoot(host, 'reboot', r.receivedAt, ep.firstSeq, r.release);
+    const sameReboot = current !== null && current.id !== old.id && current.reason === 'reboot' && current.firstSeq === firstSeq;
+    const nb = sameReboot ? current : this.startBoot(host, 'reboot', r.receivedAt, firstSeq, r.release);
     this.moveSource(src, nb.id);
-    if (ep.firstDuplicateEventId !== 0) this.st.withdrawDuplicates.run(src.id, ep.firstDuplicateEventId);
-    if (ep.firstRowId !== 0) this.st.moveToBoot.run(nb.id, old.id, src.id, ep.firstRowId);
-    this.st.insertEvent.run(host.id, src.id, nb.id, 'reboot', r.receivedAt, previous, ep.firstSeq,
-      `seq ${previous} -> ${ep.firstSeq}: seq ${r.seq} differs from the stored record`);
-    for (let i = 0; i < ep.matched.length; i += 2) {
-      const copied = this.st.copyToBoot.all(nb.id, r.receivedAt, old.id, src.id, ep.matched[i], ep.matched[i + 1]) as CopiedRow[];
-      for (const c of copied) rows.push(rowToMessage({ ...c, host: host.name ?? host.address, source: r.source, boot: nb.number, received_at: r.receivedAt }));
+    const lookAlikes: number[] = [];
+    for (const i of members) {
+      const rowId = ep.records[2 * i + 1];
+      if (rowId !== 0) this.st.moveRow.run(nb.id, rowId);
+      else lookAlikes.push(seqs[i]);
     }
-    src.episode = { bootId: nb.id, firstSeq: ep.firstSeq, matched: [], firstRowId: 0, firstDuplicateEventId: 0 };
-    rows.push(this.writeRecord(src, r));
+    const previous = (this.st.lastSeqOfBoot.get(old.id, src.id) as { seq: number | null }).seq;
+    this.st.insertEvent.run(host.id, src.id, nb.id, 'reboot', r.receivedAt, previous, firstSeq,
+      `seq ${previous} -> ${firstSeq}: seq ${r.seq} differs from the stored record`);
+    // Look-alikes come in increasing seq: copy them a run of consecutive seqs at a time.
+    for (let i = 0; i < lookAlikes.length;) {
+      let j = i;
+      while (j + 1 < lookAlikes.length && lookAlikes[j + 1] === lookAlikes[j] + 1) j++;
+      const [from, to] = [lookAlikes[i], lookAlikes[j]];
+      this.duplicates -= this.st.withdrawDuplicates.run(src.id, ep.firstDuplicateEventId, from, to).changes;
+      const copied = this.st.copyToBoot.all(nb.id, r.receivedAt, old.id, src.id, from, to) as CopiedRow[];
+      for (const c of copied) rows.push(rowToMessage({ ...c, host: host.name ?? host.address, source: r.source, boot: nb.number, received_at: r.receivedAt }));
+      i = j + 1;
+    }
+    const row = this.writeRecord(src, r);
+    rows.push(row);
+    src.episode = { bootId: nb.id, records: [r.seq as number, row.id], firstDuplicateEventId: 0 };
   }
 
   private host(address: string, at: number): HostState {
@@ -566,11 +581,3 @@ export class BatchWriter {
 }
 
 type CopiedRow = Omit<MessageRow, 'host' | 'source' | 'boot' | 'received_at'>;
-
-/** Adds seq to flat ranges [from, to, …]: extends the last range when seq follows it. */
-function addToRanges(ranges: number[], seq: number): void {
-  const n = ranges.length;
-  if (n > 0 && ranges[n - 1] === seq - 1) { ranges[n - 1] = seq; return; }
-  if (n >= 2 * MAX_MATCHED_RANGES) ranges.splice(0, 2);
-  ranges.push(seq, seq);
-}

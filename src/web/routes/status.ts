@@ -33,6 +33,8 @@ export function buildMetrics(stats: () => ReceiverStats, live: LiveHub): { regis
   mirroredCounter(registry, 'netconsole_gaps_total', 'Sequence gaps (lost record ranges) detected', () => s().gaps);
   mirroredCounter(registry, 'netconsole_bad_packets_total', 'Datagrams that could not be parsed', () => s().bad_packets);
   mirroredCounter(registry, 'netconsole_checksum_errors_total', 'Packets with a wrong IP or UDP checksum (raw capture)', () => s().checksum_errors);
+  mirroredCounter(registry, 'netconsole_rechecks_total', 'Records whose seq fell back (replay, copy or new boot), judged against the stored rows', () => Number(s().rechecks ?? 0));
+  mirroredCounter(registry, 'netconsole_duplicates_total', 'Records equal to one already stored for the source and boot: counted, not stored again', () => Number(s().duplicates ?? 0));
   mirroredCounter(registry, 'netconsole_reassembly_timeouts_total', 'Fragmented records completed by timeout', () => s().reassembly_timeouts);
   new Counter({
     name: 'netconsole_dropped_total', help: 'Datagrams or records refused by a bound, by reason', labelNames: ['reason'], registers: [registry],
@@ -71,6 +73,9 @@ export function registerStatusRoutes(
       dropped: run.dropped,
       records: run.records,
       gaps: run.gaps,
+      // Records whose seq fell back, judged against the stored rows, and those of them not stored again.
+      rechecks: run.rechecks ?? 0,
+      duplicates: run.duplicates ?? 0,
       queue_depth: run.queue_depth,
       reassembly_timeouts: run.reassembly_timeouts,
       udp_receive_buffer_bytes: run.udp_receive_buffer_bytes,
