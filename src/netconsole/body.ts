@@ -123,7 +123,7 @@ export function parseRecordBody(data: Uint8Array, printkHeaderLen: number | null
   let esc = data.subarray(0, nl);
   let truncated = cut >= 0 && nl === printkEnd;
   // An escape cut short stands for a byte that was never sent: drop it rather than show `\xc`.
-  const lfInLastByte = printkHeaderLen !== null && nl === PRINTK_MESSAGE_MAX - printkHeaderLen - 1;
+  const lfInLastByte = printkHeaderLen !== null && nl === PRINTK_MESSAGE_MAX - printkHeaderLen - 1 && data[nl] === LF;
   if (truncated || (lfInLastByte && partialEscapeAt(esc) > 0)) {
     esc = esc.subarray(0, esc.length - partialEscapeAt(esc));
     truncated = true;
