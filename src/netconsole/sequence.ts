@@ -81,8 +81,11 @@ export class SequenceTracker {
     }
     // Seen before, or older than anything tracked. If it is a new boot, its records keep coming
     // as rechecks until they pass maxSeq; the ts they carry is the stream's ts from now on, so the
-    // first record past maxSeq is not taken for a second reboot.
+    // first record past maxSeq is not taken for a second reboot. The holes still open are reported
+    // now: a new boot's records must not fill the old boot's holes (a replay that does fill one
+    // has the record stored all the same; only its gap event was early).
     this.tsOfMax = tsUsec;
+    this.drain(gaps);
     return { verdict: 'recheck' };
   }
 
