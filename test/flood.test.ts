@@ -1,0 +1,163 @@
+// Issue 16, point 3: a hostile flood from one source must cost no valid record from another, and
+// bounded memory. A real `serve` on loopback, real UDP, the real SQLite file; RSS read from
+// /proc/PID/status (VmRSS covers every thread of the process). Figures are printed to be quoted.
+import assert from 'node:assert/strict';
+import dgram from 'node:dgram';
+import { readFileSync } from 'node:fs';
+import { test } from 'node:test';
+import Database from 'better-sqlite3';
+import { formatRecord } from '../src/netconsole/format.js';
+import { getJson, startServe, waitFor } from './helpers/serve.js';
+
+const FLOOD = 50_000;
+const FLOOD_PER_SEC = 10_000;
+const VALID = 1000;
+const BIG = 48 * 1024;
+
+function rss(pid: number, field: 'VmRSS' | 'VmHWM'): number {
+  const m = new RegExp(`${field}:\\s+(\\d+) kB`).exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+  return m ? Number(m[1]) * 1024 : 0;
+}
+
+/** The kernel's drop count for the UDP socket bound to 127.0.0.1:port (last column of /proc/net/udp). */
+function kernelDrops(port: number): number {
+  const local = `0100007F:${port.toString(16).toUpperCase().padStart(4, '0')}`;
+  const line = readFileSync('/proc/net/udp', 'utf8').split('\n').find((l) => l.trim().split(/\s+/)[1] === local);
+  return line ? Number(line.trim().split(/\s+/).at(-1)) : -1;
+}
+
+/** The hostile mix, interleaved: 25,000 never-completing 1000-byte ncfrag pieces, 5,000 datagrams of 48 KB, 10,000 absurd ncfrag values, 10,000 of random bytes. */
+function hostile(): { datagrams: Buffer[]; badFragments: number } {
+  let seed = 1616;
+  const rnd = () => ((seed = (seed * 1103515245 + 12345) >>> 0) >>> 16) & 0xff;
+  const random = (n: number) => { const b = Buffer.allocUnsafe(n); for (let i = 0; i < n; i++) b[i] = rnd(); return b; };
+  // All but the last parse as ncfrag and are refused by reassembly; `1/` is not a header at all.
+  const absurd = ['ncfrag=5/3', 'ncfrag=0/99999999999', 'ncfrag=0/0', 'ncfrag=999999/1000000', 'ncfrag=900/1000', 'ncfrag=1/'];
+  let a = 0;
+  let badFragments = 0;
+  const out: Buffer[] = [];
+  for (let i = 0; i < FLOOD; i++) {
+    const k = i % 10;
+    if (k < 5) {
+      // One piece of a set that never completes; every piece opens a new set (seq and total vary).
+      const head = `4,${i},${i},-,ncfrag=0/${2000 + (i * 7919) % 63000};`;
+      out.push(Buffer.concat([Buffer.from(head), Buffer.alloc(1000 - head.length, 0x66)]));
+    } else if (k === 5) {
+      out.push(i % 20 === 5 ? Buffer.concat([Buffer.from(`6,${i},${i},-;`), Buffer.alloc(BIG - 16, 0x41)]).subarray(0, BIG) : random(BIG));
+    } else if (k < 8) {
+      const v = a++ % absurd.length;
+      if (v < absurd.length - 1) badFragments++;
+      out.push(Buffer.from(`4,${i},${i},-,${absurd[v]};` + 'a'.repeat(200)));
+    } else {
+      out.push(random(1 + (i * 37) % 1400));
+    }
+  }
+  return { datagrams: out, badFragments };
+}
+
+/** 1,000 records as the kernel sends them; every 50th is long enough (but under the kernel's 1023-byte text limit) to be sent in ncfrag pieces. */
+function validRecords(): Array<{ seq: number; text: string; payloads: Buffer[] }> {
+  return Array.from({ length: VALID }, (_, seq) => {
+    const text = seq % 50 === 7 ? `valid ${seq} long ` + 'L'.repeat(990) + ' END' : `valid ${seq}: eth0: link up, 1000 Mbps full duplex`;
+    return { seq, text, payloads: formatRecord({ seq, tsUsec: 1_000_000 + seq * 5000, level: 6, text: Buffer.from(text) }, { format: 'extended' }) };
+  });
+}
+
+async function udpSocket(): Promise<dgram.Socket> {
+  const s = dgram.createSocket({ type: 'udp4', sendBufferSize: 4 * 1024 * 1024 });
+  await new Promise<void>((res) => s.bind(0, '127.0.0.1', () => res()));
+  return s;
+}
+
+/** Sends both streams paced on the wall clock (the flood at FLOOD_PER_SEC, the valid records over the same span); bounded in count and in time. */
+async function sendPaced(port: number, flood: Buffer[], valid: Buffer[], floodSock: dgram.Socket, validSock: dgram.Socket): Promise<{ errors: number; ms: number }> {
+  const spanMs = (flood.length / FLOOD_PER_SEC) * 1000;
+  const t0 = Date.now();
+  const deadline = t0 + spanMs * 4 + 10_000;
+  let f = 0;
+  let v = 0;
+  let errors = 0;
+  let inFlight = 0;
+  const done = (err: Error | null) => { inFlight--; if (err) errors++; };
+  while ((f < flood.length || v < valid.length) && Date.now() < deadline) {
+    const elapsed = Date.now() - t0;
+    const fDue = Math.min(flood.length, Math.floor((elapsed / spanMs) * flood.length) + 1);
+    const vDue = Math.min(valid.length, Math.floor((elapsed / spanMs) * valid.length) + 1);
+    for (; f < fDue; f++) { inFlight++; floodSock.send(flood[f]!, port, '127.0.0.1', done); }
+    for (; v < valid.length && v < vDue; v++) { inFlight++; validSock.send(valid[v]!, port, '127.0.0.1', done); }
+    await new Promise((r) => setTimeout(r, 1));
+  }
+  await waitFor('sends completed', () => inFlight === 0 || undefined, 10_000);
+  assert.equal(f + v, flood.length + valid.length, 'every datagram sent within the time bound');
+  return { errors, ms: Date.now() - t0 };
+}
+
+test('hostile flood from one source (50,000 datagrams at 10,000/s) while another sends 1,000 valid records: all stored, memory bounded, flood counted by reason', async () => {
+  const srv = await startServe();
+  const pid = srv.child.pid!;
+  const floodSock = await udpSocket();
+  const validSock = await udpSocket();
+  const validPort = validSock.address().port;
+  let peak = 0;
+  const sampler = setInterval(() => { try { peak = Math.max(peak, rss(pid, 'VmRSS')); } catch { /* exited */ } }, 20);
+  try {
+    const { datagrams: flood, badFragments } = hostile();
+    const records = validRecords();
+    const validPayloads = records.flatMap((r) => r.payloads);
+    assert.equal(records.filter((r) => r.payloads.length > 1).length, 20, 'some valid records are fragmented');
+    const rssBefore = rss(pid, 'VmRSS');
+    const sent = await sendPaced(srv.udpPort, flood, validPayloads, floodSock, validSock);
+    // Processed when the counters stop moving and nothing waits for storage (bounded: 60 s).
+    let last = '';
+    const stats = await waitFor('flood processed', async () => {
+      const st = await getJson(`${srv.http}/api/stats`);
+      const now = JSON.stringify([st.datagrams, st.dropped, st.messages]);
+      const settled = now === last && st.queue_depth === 0;
+      last = now;
+      await new Promise((r) => setTimeout(r, 500));
+      return settled ? st : undefined;
+    }, 60_000);
+    const metrics = await (await fetch(`${srv.http}/metrics`)).text();
+    const hwm = rss(pid, 'VmHWM');
+    const drops = kernelDrops(srv.udpPort);
+    clearInterval(sampler);
+    assert.equal(await srv.stop(), 0, 'serve exits cleanly');
+
+    const db = new Database(srv.db, { readonly: true, fileMustExist: true });
+    const rows = db.prepare('SELECT m.seq, m.text, m.complete FROM messages m JOIN sources s ON s.id = m.source_id WHERE s.address = ? ORDER BY m.seq')
+      .all(`127.0.0.1:${validPort}`) as Array<{ seq: number; text: string; complete: number }>;
+    const stored = new Map(rows.map((r) => [r.seq, r]));
+    const missing = records.filter((r) => !stored.has(r.seq)).map((r) => r.seq);
+    const wrong = records.filter((r) => { const s = stored.get(r.seq); return s && (s.text !== r.text || s.complete !== 1); }).map((r) => r.seq);
+    db.close();
+
+    const mib = (b: number) => `${(b / 1048576).toFixed(0)} MiB`;
+    const figures = {
+      sent: { flood: flood.length, valid_records: VALID, valid_datagrams: validPayloads.length, send_errors: sent.errors, span_ms: sent.ms },
+      valid_stored: rows.length, valid_missing: missing.slice(0, 20), valid_wrong: wrong.slice(0, 20),
+      rss: { before: mib(rssBefore), sampled_peak: mib(peak), vmhwm: mib(hwm) },
+      kernel_socket_drops: drops,
+      datagrams: stats.datagrams, messages: stats.messages, bad_packets: stats.bad_packets, dropped: stats.dropped,
+      bad_fragments: stats.receiver.bad_fragments, reassembly_timeouts: stats.reassembly_timeouts,
+      metrics: metrics.split('\n').filter((l) => /^netconsole_(dropped|bad_fragments|bad_packets|datagrams)_total/.test(l)),
+    };
+    console.log(`flood figures: ${JSON.stringify(figures, null, 1)}`);
+
+    assert.deepEqual(missing, [], 'every valid record stored');
+    assert.deepEqual(wrong, [], 'every valid record stored intact and complete');
+    assert.equal(rows.length, VALID, 'no valid record stored twice');
+    assert.ok(Math.max(peak, hwm) < 300 * 1024 * 1024, `serve's RSS stays under 300 MB (sampled peak ${mib(peak)}, VmHWM ${mib(hwm)})`);
+    // Every hostile datagram is accounted for by reason (none lost unexplained in the kernel).
+    assert.equal(drops, 0, 'the kernel dropped nothing for the listening socket');
+    assert.equal(stats.dropped.oversized, 5000, 'the 48 KB datagrams counted as oversized');
+    assert.equal(stats.datagrams, FLOOD - 5000 + validPayloads.length, 'everything else reached the core');
+    assert.equal(stats.receiver.bad_fragments.total_out_of_range + stats.receiver.bad_fragments.overrun, badFragments, 'absurd ncfrag values counted by reason');
+    assert.match(metrics, /netconsole_dropped_total\{reason="oversized"\} 5000/);
+    assert.match(metrics, /netconsole_bad_fragments_total\{reason="overrun"\} \d+/);
+  } finally {
+    clearInterval(sampler);
+    floodSock.close();
+    validSock.close();
+    await srv.stop('SIGKILL');
+  }
+});
