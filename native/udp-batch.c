@@ -13,6 +13,8 @@
 //   start(fd, data Buffer (slots * slotSize), meta Int32Array (slots * 8), slotSize, coalesceMs, callback)
 //     -> handle. callback(n) after each batch: n > 0 datagrams, slot i at data[i*slotSize], its
 //     meta at meta[i*8..]: [length, port, family, truncated, address words 0..3 (network order bytes)].
+//     A datagram longer than slotSize is read truncated (only slotSize bytes are copied); its length
+//     is still the true one and `truncated` is 1.
 //     callback(-errno) when the socket fails.
 //     From start on, the reader owns fd: it is closed by stop (before it returns), or at once if
 //     start fails.
@@ -159,7 +161,9 @@ static int read_batches(reader_t *r) {
       r->msgs[i].msg_hdr.msg_namelen = sizeof(struct sockaddr_storage);
       r->msgs[i].msg_hdr.msg_flags = 0;
     }
-    int n = recvmmsg(r->fd, r->msgs, (unsigned)r->slots, MSG_DONTWAIT, NULL);
+    // MSG_TRUNC: msg_len is the datagram's true length even when the slot cut it short, so an
+    // oversized datagram costs one short copy and is still counted by its size.
+    int n = recvmmsg(r->fd, r->msgs, (unsigned)r->slots, MSG_DONTWAIT | MSG_TRUNC, NULL);
     if (n < 0) {
       if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) call_js(r, -errno);
       break;

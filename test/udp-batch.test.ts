@@ -11,7 +11,7 @@ import Database from 'better-sqlite3';
 import { pino } from 'pino';
 import { Collector } from '../src/receiver/collector.js';
 import { BatchReader, batchReaderBinding } from '../src/receiver/udp-batch.js';
-import { listenUdp, type UdpListener, type UdpReaderKind } from '../src/receiver/udp-listener.js';
+import { listenUdp, MAX_DATAGRAM, type UdpListener, type UdpReaderKind } from '../src/receiver/udp-listener.js';
 import { UsageError } from '../src/errors.js';
 import { loadJsonl, ROOT } from './helpers/fixtures.js';
 import { getJson, sendDatagrams, startServe, tempDir, waitFor } from './helpers/serve.js';
@@ -25,13 +25,13 @@ function addonMissing(t: TestContext): boolean {
   return true;
 }
 
-interface Got { bytes: Buffer; address: string; port: number; name: string }
+interface Got { bytes: Buffer; address: string; port: number; name: string; length: number }
 
 async function listenCollecting(reader: UdpReaderKind, host: string): Promise<{ l: UdpListener; got: Got[]; errors: Error[] }> {
   const got: Got[] = [];
   const errors: Error[] = [];
   // The view is only valid during the call: copy, as the core does with what it keeps.
-  const l = await listenUdp({ host, port: 0 }, (msg, from) => got.push({ bytes: Buffer.from(msg), address: from.address, port: from.port, name: from.name }), (e) => errors.push(e), reader);
+  const l = await listenUdp({ host, port: 0 }, (msg, from, _now, length) => got.push({ bytes: Buffer.from(msg), address: from.address, port: from.port, name: from.name, length }), (e) => errors.push(e), reader);
   return { l, got, errors };
 }
 
@@ -59,26 +59,37 @@ test('batched reader: the extended capture arrives byte-identical, in order, wit
   }
 });
 
-test('batched reader: IPv6 sources are named as dgram names them; empty and 65 507-byte datagrams arrive whole', async (t) => {
+test('batched reader: IPv6 sources are named as dgram names them; empty and MAX_DATAGRAM-byte datagrams arrive whole, a longer one truncated with its true length', async (t) => {
   if (addonMissing(t)) return;
   const v6 = await listenCollecting('recvmmsg', '::1');
   const v4 = await listenCollecting('recvmmsg', '127.0.0.1');
+  const d4 = await listenCollecting('dgram', '127.0.0.1');
   try {
     const from6 = await sendDatagrams(v6.l.endpoint.port, [Buffer.from('6,1,0,-;over ipv6\n')], { host: '::1' });
     const big = Buffer.alloc(65507);
     for (let i = 0; i < big.length; i++) big[i] = (i * 7) & 0xff;
-    const from4 = await sendDatagrams(v4.l.endpoint.port, [Buffer.alloc(0), big]);
-    await waitFor('the datagrams', () => (v6.got.length >= 1 && v4.got.length >= 2) || undefined, 5000);
+    const largest = big.subarray(0, MAX_DATAGRAM);
+    const from4 = await sendDatagrams(v4.l.endpoint.port, [Buffer.alloc(0), largest, big]);
+    await sendDatagrams(d4.l.endpoint.port, [big]);
+    await waitFor('the datagrams', () => (v6.got.length >= 1 && v4.got.length >= 3 && d4.got.length >= 1) || undefined, 5000);
     assert.equal(v6.got[0]!.address, '::1');
     assert.equal(v6.got[0]!.port, from6);
     assert.equal(v6.got[0]!.name, `[::1]:${from6}`);
     assert.equal(v6.got[0]!.bytes.toString(), '6,1,0,-;over ipv6\n');
     assert.equal(v4.got[0]!.bytes.length, 0);
-    assert.ok(v4.got[1]!.bytes.equals(big), 'the largest IPv4 UDP payload is intact');
-    assert.equal(v4.got[1]!.port, from4);
+    assert.ok(v4.got[1]!.bytes.equals(largest), 'a datagram of MAX_DATAGRAM bytes is intact');
+    assert.equal(v4.got[1]!.length, MAX_DATAGRAM);
+    // The largest IPv4 UDP payload: only its first slot's worth is copied, its length is the true one.
+    assert.ok(v4.got[2]!.bytes.equals(largest), 'the oversized datagram is read truncated');
+    assert.equal(v4.got[2]!.length, 65507);
+    assert.equal(v4.got[2]!.port, from4);
+    // dgram cannot truncate: it delivers the datagram whole, with the same length.
+    assert.ok(d4.got[0]!.bytes.equals(big));
+    assert.equal(d4.got[0]!.length, 65507);
   } finally {
     await v6.l.close();
     await v4.l.close();
+    await d4.l.close();
   }
 });
 

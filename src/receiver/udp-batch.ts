@@ -45,9 +45,15 @@ export function batchReaderBinding(): { binding: Binding | null; why: string } {
   return loaded;
 }
 
-/** One slot holds any UDP payload (at most 65 507 bytes over IPv4). */
-const SLOT_SIZE = 65536;
-/** Datagrams per recvmmsg call: 4 MiB of buffer, touched only as far as datagrams fill it. */
+/**
+ * The largest datagram the collector takes. The kernel sends at most 1000 bytes (MAX_PRINT_CHUNK)
+ * per datagram, and its whole extended record (CONSOLE_EXT_LOG_MAX) is 8 KiB; anything longer is
+ * not netconsole and is counted as oversized and dropped, whichever reader saw it.
+ */
+export const MAX_DATAGRAM = 8192;
+/** A longer datagram is read truncated to its slot (the kernel copies no more) and reported with its true length. */
+const SLOT_SIZE = MAX_DATAGRAM;
+/** Datagrams per recvmmsg call: 512 KiB of buffer. */
 const SLOTS = 64;
 const META_INTS = 8;
 /** How long the reader lets datagrams pile up after a read while traffic keeps coming (see the C). */
@@ -78,7 +84,8 @@ function sweep<K>(cache: Map<K, CachedSource>, keepFrom: number): void {
   for (const [key, s] of cache) if (s.seen < keepFrom) cache.delete(key);
 }
 
-export type BatchHandler = (msg: Uint8Array, from: DatagramSource, now: number) => void;
+/** `length` is the datagram's true length: more than `msg.length` when it was read truncated. */
+export type BatchHandler = (msg: Uint8Array, from: DatagramSource, now: number, length: number) => void;
 
 /**
  * Reads one bound socket in batches. Each datagram handed to `onDatagram` is a view into a slot
@@ -127,10 +134,10 @@ export class BatchReader {
     const meta = this.meta;
     for (let i = 0; i < n; i++) {
       const m = i * META_INTS;
-      // A datagram longer than its slot cannot happen (a UDP payload is at most 65 527 bytes).
-      if (meta[m + 3]) continue;
+      const length = meta[m]!;
       const start = i * SLOT_SIZE;
-      this.onDatagram(this.data.subarray(start, start + meta[m]!), this.sourceOf(m), now);
+      // A truncated datagram is handed over with its true length, for the collector to count.
+      this.onDatagram(this.data.subarray(start, start + Math.min(length, SLOT_SIZE)), this.sourceOf(m), now, length);
     }
   }
 
