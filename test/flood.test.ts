@@ -27,14 +27,15 @@ function kernelDrops(port: number): number {
 }
 
 /** The hostile mix, interleaved: 25,000 never-completing 1000-byte ncfrag pieces, 5,000 datagrams of 48 KB, 10,000 absurd ncfrag values, 10,000 of random bytes. */
-function hostile(): { datagrams: Buffer[]; badFragments: number } {
+function hostile(): { datagrams: Buffer[]; badFragments: { total_out_of_range: number; overrun: number } } {
   let seed = 1616;
   const rnd = () => ((seed = (seed * 1103515245 + 12345) >>> 0) >>> 16) & 0xff;
   const random = (n: number) => { const b = Buffer.allocUnsafe(n); for (let i = 0; i < n; i++) b[i] = rnd(); return b; };
-  // All but the last parse as ncfrag and are refused by reassembly; `1/` is not a header at all.
-  const absurd = ['ncfrag=5/3', 'ncfrag=0/99999999999', 'ncfrag=0/0', 'ncfrag=999999/1000000', 'ncfrag=900/1000', 'ncfrag=1/'];
+  // Each with the reason reassembly refuses it for; `1/` is not a header at all (legacy text).
+  const absurd = [['ncfrag=5/3', 'overrun'], ['ncfrag=0/99999999999', 'total_out_of_range'], ['ncfrag=0/0', 'total_out_of_range'],
+    ['ncfrag=999999/1000000', 'total_out_of_range'], ['ncfrag=900/1000', 'overrun'], ['ncfrag=1/', null]] as const;
   let a = 0;
-  let badFragments = 0;
+  const badFragments = { total_out_of_range: 0, overrun: 0 };
   const out: Buffer[] = [];
   for (let i = 0; i < FLOOD; i++) {
     const k = i % 10;
@@ -45,9 +46,9 @@ function hostile(): { datagrams: Buffer[]; badFragments: number } {
     } else if (k === 5) {
       out.push(i % 20 === 5 ? Buffer.concat([Buffer.from(`6,${i},${i},-;`), Buffer.alloc(BIG - 16, 0x41)]).subarray(0, BIG) : random(BIG));
     } else if (k < 8) {
-      const v = a++ % absurd.length;
-      if (v < absurd.length - 1) badFragments++;
-      out.push(Buffer.from(`4,${i},${i},-,${absurd[v]};` + 'a'.repeat(200)));
+      const [frag, reason] = absurd[a++ % absurd.length]!;
+      if (reason) badFragments[reason]++;
+      out.push(Buffer.from(`4,${i},${i},-,${frag};` + 'a'.repeat(200)));
     } else {
       out.push(random(1 + (i * 37) % 1400));
     }
@@ -138,7 +139,7 @@ test('hostile flood from one source (50,000 datagrams at 10,000/s) while another
       rss: { before: mib(rssBefore), sampled_peak: mib(peak), vmhwm: mib(hwm) },
       kernel_socket_drops: drops,
       datagrams: stats.datagrams, messages: stats.messages, bad_packets: stats.bad_packets, dropped: stats.dropped,
-      bad_fragments: stats.receiver.bad_fragments, reassembly_timeouts: stats.reassembly_timeouts,
+      bad_fragments: stats.bad_fragments, reassembly_timeouts: stats.reassembly_timeouts,
       metrics: metrics.split('\n').filter((l) => /^netconsole_(dropped|bad_fragments|bad_packets|datagrams)_total/.test(l)),
     };
     console.log(`flood figures: ${JSON.stringify(figures, null, 1)}`);
@@ -151,9 +152,9 @@ test('hostile flood from one source (50,000 datagrams at 10,000/s) while another
     assert.equal(drops, 0, 'the kernel dropped nothing for the listening socket');
     assert.equal(stats.dropped.oversized, 5000, 'the 48 KB datagrams counted as oversized');
     assert.equal(stats.datagrams, FLOOD - 5000 + validPayloads.length, 'everything else reached the core');
-    assert.equal(stats.receiver.bad_fragments.total_out_of_range + stats.receiver.bad_fragments.overrun, badFragments, 'absurd ncfrag values counted by reason');
-    assert.match(metrics, /netconsole_dropped_total\{reason="oversized"\} 5000/);
-    assert.match(metrics, /netconsole_bad_fragments_total\{reason="overrun"\} \d+/);
+    assert.deepEqual(stats.bad_fragments, badFragments, 'absurd ncfrag values counted by reason');
+    assert.match(metrics, /^netconsole_dropped_total\{reason="oversized"\} 5000$/m);
+    for (const [reason, n] of Object.entries(badFragments)) assert.match(metrics, new RegExp(`^netconsole_bad_fragments_total\\{reason="${reason}"\\} ${n}$`, 'm'));
   } finally {
     clearInterval(sampler);
     floodSock.close();

@@ -40,10 +40,13 @@ interface FragmentSet {
   fragments: number;
 }
 
+/** Why a fragment was refused: a `total` of 0 or above maxTotal, or a range outside its record. */
+export type BadFragmentReason = 'total_out_of_range' | 'overrun';
+
 export type FragmentResult =
   | { status: 'pending' }
   | { status: 'complete'; assembled: AssembledData }
-  | { status: 'invalid'; reason: string };
+  | { status: 'invalid'; code: BadFragmentReason; reason: string };
 
 function addRange(ranges: Array<[number, number]>, from: number, to: number): void {
   let i = 0;
@@ -89,9 +92,9 @@ export class SourceReassembler {
    * Adds one fragment. `evicted` receives sets pushed out by the memory bounds (as partial).
    */
   add(key: string, off: number, total: number, data: Uint8Array, now: number, evicted: (a: AssembledData) => void): FragmentResult {
-    if (total === 0 || total > this.limits.maxTotal) return { status: 'invalid', reason: `ncfrag total ${total} out of range` };
+    if (total === 0 || total > this.limits.maxTotal) return { status: 'invalid', code: 'total_out_of_range', reason: `ncfrag total ${total} out of range` };
     if (off >= total || off + data.length > total) {
-      return { status: 'invalid', reason: `ncfrag ${off}/${total} with ${data.length} bytes overruns the record` };
+      return { status: 'invalid', code: 'overrun', reason: `ncfrag ${off}/${total} with ${data.length} bytes overruns the record` };
     }
     const setKey = `${key}/${total}`;
     let set = this.sets.get(setKey);

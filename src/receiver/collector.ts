@@ -278,6 +278,7 @@ export class Collector {
       sources: this.rx.sourceCount, udp_receive_buffer_bytes: this.listeners[0]?.receiveBuffer ?? 0,
       stored: w.written, legacy_timeouts: c.legacyTimeouts, continuations_merged: c.continuationsMerged,
       fragments: c.fragments,
+      bad_fragments: { total_out_of_range: c.badFragmentsTotalOutOfRange, overrun: c.badFragmentsOverrun },
     };
   }
 
