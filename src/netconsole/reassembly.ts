@@ -32,7 +32,14 @@ export interface AssembledData {
 interface FragmentSet {
   key: string;
   total: number;
-  buf: Buffer;
+  /**
+   * The record's bytes, allocated when a second piece arrives. A set that never gets one (what a
+   * hostile flood of lone pieces claiming 64 KiB totals is) costs a copy of its piece, not `total`.
+   */
+  buf: Buffer | null;
+  /** The only piece so far (a copy: the datagram is a view into the reader's slot), until buf exists. */
+  first: Buffer | null;
+  firstOff: number;
   /** Sorted, disjoint, merged covered ranges [from, to). */
   ranges: Array<[number, number]>;
   firstAt: number;
@@ -75,8 +82,19 @@ function missingRanges(ranges: Array<[number, number]>, total: number): Array<[n
 
 /** Joins what arrived, in offset order; the holes are listed in `missing`, not filled. */
 function partialData(set: FragmentSet): Uint8Array {
-  const parts = set.ranges.map(([a, b]) => set.buf.subarray(a, b));
-  return Buffer.concat(parts);
+  const buf = set.buf;
+  if (!buf) return set.first ?? Buffer.alloc(0);
+  return Buffer.concat(set.ranges.map(([a, b]) => buf.subarray(a, b)));
+}
+
+function place(set: FragmentSet, off: number, data: Uint8Array): void {
+  if (set.buf) { set.buf.set(data, off); return; }
+  if (!set.first?.length) { set.first = Buffer.from(data); set.firstOff = off; return; }
+  // Not zero-filled: only covered ranges are ever read, and a complete set is all covered.
+  set.buf = Buffer.allocUnsafe(set.total);
+  set.buf.set(set.first, set.firstOff);
+  set.first = null;
+  set.buf.set(data, off);
 }
 
 export class SourceReassembler {
@@ -103,11 +121,11 @@ export class SourceReassembler {
         const oldest = this.sets.values().next().value as FragmentSet;
         evicted(this.finish(oldest, false));
       }
-      set = { key, total, buf: Buffer.alloc(total), ranges: [], firstAt: now, deadline: now + this.timeoutMs, fragments: 0 };
+      set = { key, total, buf: null, first: null, firstOff: 0, ranges: [], firstAt: now, deadline: now + this.timeoutMs, fragments: 0 };
       this.sets.set(setKey, set);
       this.bytes += total;
     }
-    set.buf.set(data, off);
+    if (data.length > 0) place(set, off, data);
     set.fragments++;
     if (data.length > 0) addRange(set.ranges, off, off + data.length);
     if (set.ranges.length === 1 && set.ranges[0][0] === 0 && set.ranges[0][1] === total) {
@@ -137,7 +155,8 @@ export class SourceReassembler {
     this.bytes -= set.total;
     return {
       key: set.key,
-      data: complete ? set.buf : partialData(set),
+      // Complete from one piece: that piece is the record.
+      data: complete ? (set.buf ?? (set.first as Buffer)) : partialData(set),
       complete,
       missing: complete ? [] : missingRanges(set.ranges, set.total),
       firstAt: set.firstAt,
