@@ -3,11 +3,16 @@
 // /proc/PID/status (VmRSS covers every thread of the process). Figures are printed to be quoted.
 import assert from 'node:assert/strict';
 import dgram from 'node:dgram';
-import { readFileSync } from 'node:fs';
+import { readFileSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
 import { test } from 'node:test';
 import Database from 'better-sqlite3';
+import { pino } from 'pino';
 import { formatRecord } from '../src/netconsole/format.js';
-import { getJson, startServe, waitFor } from './helpers/serve.js';
+import { Collector } from '../src/receiver/collector.js';
+import { batchReaderBinding } from '../src/receiver/udp-batch.js';
+import { MAX_DATAGRAM } from '../src/receiver/udp-listener.js';
+import { getJson, sendDatagrams, startServe, tempDir, waitFor } from './helpers/serve.js';
 
 const FLOOD = 50_000;
 const FLOOD_PER_SEC = 10_000;
@@ -160,5 +165,38 @@ test('hostile flood from one source (50,000 datagrams at 10,000/s) while another
     floodSock.close();
     validSock.close();
     await srv.stop('SIGKILL');
+  }
+});
+
+test('oversized datagrams are counted and dropped with either reader; one of exactly MAX_DATAGRAM bytes is stored', async (t) => {
+  const dir = tempDir('nch-oversized-');
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const largest = Buffer.concat([Buffer.from('6,1,0,-;'), Buffer.alloc(MAX_DATAGRAM - 9, 0x6c), Buffer.from('\n')]);
+  const payloads = [Buffer.from('6,0,0,-;before\n'), Buffer.alloc(MAX_DATAGRAM + 1, 0x41), largest, Buffer.alloc(BIG, 0x42), Buffer.alloc(65507, 0x43), Buffer.from('6,2,0,-;after\n')];
+  const readers = batchReaderBinding().binding ? (['recvmmsg', 'dgram'] as const) : (['dgram'] as const);
+  if (readers.length === 1) {
+    if (process.env.NCH_REQUIRE_NATIVE === '1') assert.fail('NCH_REQUIRE_NATIVE=1 but the batched UDP reader is unavailable');
+    t.diagnostic('batched UDP reader unavailable: dgram only');
+  }
+  for (const reader of readers) {
+    const dbPath = join(dir, `${reader}.db`);
+    const c = await Collector.start({ dbPath, udp: [{ host: '127.0.0.1', port: 0 }], logger: pino({ level: 'silent' }), udpReader: reader });
+    let from = 0;
+    try {
+      from = await sendDatagrams(c.udpEndpoints[0]!.port, payloads, { burst: 1 });
+      await waitFor('the datagrams', () => c.stats().datagrams + c.stats().dropped.oversized! >= payloads.length || undefined, 10_000);
+      const st = c.stats();
+      assert.equal(st.dropped.oversized, 3, `${reader}: three oversized datagrams counted`);
+      assert.equal(st.datagrams, 3, `${reader}: the others reach the core`);
+      const sc = c.sourceCounters.get(`127.0.0.1:${from}`)!;
+      assert.deepEqual([sc.datagrams, sc.dropped], [6, 3], `${reader}: counted for the source that sent them`);
+      assert.equal(sc.bytes, payloads.reduce((n, p) => n + p.length, 0), `${reader}: with their true lengths`);
+    } finally {
+      await c.stop();
+    }
+    const db = new Database(dbPath, { readonly: true });
+    const rows = db.prepare('SELECT seq, length(text) n FROM messages ORDER BY seq').all();
+    db.close();
+    assert.deepEqual(rows, [{ seq: 0, n: 6 }, { seq: 1, n: MAX_DATAGRAM - 9 }, { seq: 2, n: 5 }], `${reader}: the rest stored`);
   }
 });
