@@ -8,7 +8,10 @@ export interface FragmentLimits {
   maxTotal: number;
   /** In-flight sets per source; the oldest is evicted (as partial) beyond it. */
   maxSetsPerSource: number;
-  /** In-flight bytes per source (sum of set totals). */
+  /**
+   * Bytes the sets of one source hold: a lone piece its own length, a set with two or more pieces
+   * its total. Held, not claimed: a total is only a number the sender wrote.
+   */
   maxBytesPerSource: number;
 }
 
@@ -87,6 +90,17 @@ function partialData(set: FragmentSet): Uint8Array {
   return Buffer.concat(set.ranges.map(([a, b]) => buf.subarray(a, b)));
 }
 
+/** What a set holds in memory (see maxBytesPerSource). */
+function held(set: FragmentSet): number {
+  return set.buf ? set.total : (set.first?.length ?? 0);
+}
+
+/** What placing `len` more bytes adds to held(set). */
+function growth(set: FragmentSet, len: number): number {
+  if (set.buf) return 0;
+  return set.first?.length ? set.total - set.first.length : len;
+}
+
 function place(set: FragmentSet, off: number, data: Uint8Array): void {
   if (set.buf) { set.buf.set(data, off); return; }
   if (!set.first?.length) { set.first = Buffer.from(data); set.firstOff = off; return; }
@@ -117,15 +131,23 @@ export class SourceReassembler {
     const setKey = `${key}/${total}`;
     let set = this.sets.get(setKey);
     if (!set) {
-      while (this.sets.size > 0 && (this.sets.size >= this.limits.maxSetsPerSource || this.bytes + total > this.limits.maxBytesPerSource)) {
+      while (this.sets.size >= this.limits.maxSetsPerSource) {
         const oldest = this.sets.values().next().value as FragmentSet;
         evicted(this.finish(oldest, false));
       }
       set = { key, total, buf: null, first: null, firstOff: 0, ranges: [], firstAt: now, deadline: now + this.timeoutMs, fragments: 0 };
       this.sets.set(setKey, set);
-      this.bytes += total;
     }
-    if (data.length > 0) place(set, off, data);
+    if (data.length > 0) {
+      const more = growth(set, data.length);
+      // Room comes from the oldest other sets (handed back as partial), never from this one.
+      for (const other of this.sets.values()) {
+        if (this.bytes + more <= this.limits.maxBytesPerSource) break;
+        if (other !== set) evicted(this.finish(other, false));
+      }
+      this.bytes += more;
+      place(set, off, data);
+    }
     set.fragments++;
     if (data.length > 0) addRange(set.ranges, off, off + data.length);
     if (set.ranges.length === 1 && set.ranges[0][0] === 0 && set.ranges[0][1] === total) {
@@ -152,7 +174,7 @@ export class SourceReassembler {
 
   private finish(set: FragmentSet, complete: boolean): AssembledData {
     this.sets.delete(`${set.key}/${set.total}`);
-    this.bytes -= set.total;
+    this.bytes -= held(set);
     return {
       key: set.key,
       // Complete from one piece: that piece is the record.
