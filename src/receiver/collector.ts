@@ -270,10 +270,18 @@ export class Collector {
   stats(): ReceiverStats {
     const w = this.writer.stats();
     const c = this.rx.counters;
+    // Dropped in the kernel: a full receive buffer, and oversized datagrams the sink could not hold.
+    let kernel = 0;
+    let oversizedInKernel = 0;
+    // (Not under raw capture: the plain sockets are only read to be emptied; the raw socket counts.)
+    for (const l of this.opts.capture === 'raw' ? [] : this.listeners) {
+      const d = l.kernelDrops();
+      if (d) { kernel += d.socket; oversizedInKernel += d.oversized; }
+    }
     return {
       datagrams: c.datagrams, bytes: c.bytes, bad_packets: this.badPackets + c.badFragments,
       checksum_errors: this.checksumErrors,
-      dropped: { ...w.dropped, fragment_evictions: c.fragmentEvictions, source_evictions: c.sourceEvictions, not_allowed: this.refusedNotAllowed, rate_limited: this.rateLimited, oversized: this.oversized },
+      dropped: { ...w.dropped, fragment_evictions: c.fragmentEvictions, source_evictions: c.sourceEvictions, not_allowed: this.refusedNotAllowed, rate_limited: this.rateLimited, oversized: this.oversized + oversizedInKernel, kernel },
       queue_depth: w.queued, reassembly_timeouts: c.reassemblyTimeouts, records: this.records, gaps: this.gaps,
       sources: this.rx.sourceCount, udp_receive_buffer_bytes: this.listeners[0]?.receiveBuffer ?? 0,
       stored: w.written, legacy_timeouts: c.legacyTimeouts, continuations_merged: c.continuationsMerged,

@@ -20,9 +20,20 @@ export interface DatagramSource {
 }
 
 interface Binding {
-  bind(family: 4 | 6, address: string, port: number, receiveBuffer: number): [fd: number, port: number, granted: number];
-  start(fd: number, data: Buffer, meta: Int32Array, slotSize: number, coalesceMs: number, onBatch: (n: number) => void): object;
+  /** `maxDatagram` > 0: longer datagrams are steered to `sink` (-1 when the kernel refused). */
+  bind(family: 4 | 6, address: string, port: number, receiveBuffer: number, maxDatagram: number): [fd: number, port: number, granted: number, sink: number];
+  start(fd: number, sink: number, data: Buffer, meta: Int32Array, slotSize: number, coalesceMs: number, onBatch: (n: number) => void): object;
+  /** What the kernel dropped: for the socket (buffer full, bad checksum), for the sink (oversized). */
+  drops(handle: object): [socket: number, sink: number];
   stop(handle: object): void;
+}
+
+/** Datagrams the kernel dropped before the reader saw them. */
+export interface KernelDrops {
+  /** For the listening socket: its receive buffer was full (or a checksum was bad). */
+  socket: number;
+  /** Oversized datagrams the sink could not hold (counted, as the ones read from it). */
+  oversized: number;
 }
 
 /** Where the build puts the addon (dist/native, beside dist/src). */
@@ -51,8 +62,12 @@ export function batchReaderBinding(): { binding: Binding | null; why: string } {
  * not netconsole and is counted as oversized and dropped, whichever reader saw it.
  */
 export const MAX_DATAGRAM = 8192;
-/** A longer datagram is read truncated to its slot (the kernel copies no more) and reported with its true length. */
+/**
+ * A longer datagram goes to the sink socket (see native/udp-batch.c) and comes with no bytes; where
+ * the kernel cannot steer, it is read truncated to its slot. Either way with its true length.
+ */
 const SLOT_SIZE = MAX_DATAGRAM;
+const NO_BYTES = new Uint8Array(0);
 /** Datagrams per recvmmsg call: 512 KiB of buffer. */
 const SLOTS = 64;
 const META_INTS = 8;
@@ -100,14 +115,17 @@ export class BatchReader {
   private generation = 0;
   private readonly sweepTimer: NodeJS.Timeout;
   private handle: object | null;
+  private lastDrops: KernelDrops = { socket: 0, oversized: 0 };
 
+  /** `sink`: the oversized datagrams' socket from bind(), or -1. */
   constructor(
     private readonly binding: Binding,
     fd: number,
     private readonly onDatagram: BatchHandler,
     private readonly onError: (err: Error) => void,
+    sink = -1,
   ) {
-    this.handle = binding.start(fd, this.data, this.meta, SLOT_SIZE, COALESCE_MS, (n) => this.onBatch(n));
+    this.handle = binding.start(fd, sink, this.data, this.meta, SLOT_SIZE, COALESCE_MS, (n) => this.onBatch(n));
     this.sweepTimer = setInterval(() => this.sweepCache(), CACHE_SWEEP_MS);
     this.sweepTimer.unref();
   }
@@ -136,8 +154,8 @@ export class BatchReader {
       const m = i * META_INTS;
       const length = meta[m]!;
       const start = i * SLOT_SIZE;
-      // A truncated datagram is handed over with its true length, for the collector to count.
-      this.onDatagram(this.data.subarray(start, start + Math.min(length, SLOT_SIZE)), this.sourceOf(m), now, length);
+      // A truncated datagram is handed over with its true length and no bytes, for the collector to count.
+      this.onDatagram(meta[m + 3] ? NO_BYTES : this.data.subarray(start, start + length), this.sourceOf(m), now, length);
     }
   }
 
@@ -149,10 +167,20 @@ export class BatchReader {
     return cached(this.v6, `${meta[m + 4]},${meta[m + 5]},${meta[m + 6]},${meta[m + 7]},${port}`, this.metaBytes, (m + 4) * 4, 16, port, this.generation);
   }
 
+  /** What the kernel dropped for this reader's sockets so far (the last figures once closed). */
+  kernelDrops(): KernelDrops {
+    if (this.handle) {
+      const [socket, oversized] = this.binding.drops(this.handle);
+      this.lastDrops = { socket, oversized };
+    }
+    return this.lastDrops;
+  }
+
   /** Stops reading and closes the socket. */
   close(): void {
     clearInterval(this.sweepTimer);
     if (!this.handle) return;
+    this.kernelDrops();
     this.binding.stop(this.handle);
     this.handle = null;
   }

@@ -1,8 +1,8 @@
 // Plain UDP listeners, IPv4 and IPv6. The kernel has already checked UDP checksums here (bad ones
 // never reach us, spec §6.9); raw capture is the mode that sees them. Netconsole sends at most 1000
 // bytes per datagram; one longer than MAX_DATAGRAM is handed over with its true length, for the
-// collector to count as oversized and drop (the batched reader reads it truncated; dgram, which
-// cannot, delivers it whole).
+// collector to count as oversized and drop (the batched reader has the kernel keep them in a
+// socket of their own, see native/udp-batch.c, and reads no bytes of them; dgram delivers them whole).
 //
 // Two readers, the same datagrams: the batched reader (recvmmsg, udp-batch.ts) when the addon is
 // built, and node's dgram otherwise. The batched one costs about a quarter of dgram's CPU per
@@ -12,7 +12,7 @@ import { promises as dns } from 'node:dns';
 import { isIPv6 } from 'node:net';
 import { UsageError } from '../errors.js';
 import { formatEndpoint, sourceName, type Endpoint } from './endpoint.js';
-import { BatchReader, batchReaderBinding, type DatagramSource } from './udp-batch.js';
+import { BatchReader, batchReaderBinding, MAX_DATAGRAM, type DatagramSource, type KernelDrops } from './udp-batch.js';
 
 export { MAX_DATAGRAM } from './udp-batch.js';
 
@@ -28,6 +28,8 @@ export interface UdpListener {
   receiveBuffer: number;
   /** Which reader serves this socket. */
   reader: 'recvmmsg' | 'dgram';
+  /** What the kernel dropped before the reader saw it (the batched reader only; dgram cannot tell). */
+  kernelDrops(): KernelDrops | null;
   close(): Promise<void>;
 }
 
@@ -67,15 +69,15 @@ async function listenBatched(binding: NonNullable<ReturnType<typeof batchReaderB
   if (address === 'localhost') {
     try { address = (await dns.lookup(address, { family })).address; } catch (err) { throw bindError(ep, err as NodeJS.ErrnoException); }
   }
-  let bound: [number, number, number];
+  let bound: [number, number, number, number];
   try {
-    bound = binding.bind(family, address, ep.port, WANTED_RECEIVE_BUFFER);
+    bound = binding.bind(family, address, ep.port, WANTED_RECEIVE_BUFFER, MAX_DATAGRAM);
   } catch (err) {
     throw bindError(ep, err as NodeJS.ErrnoException);
   }
-  const [fd, port, receiveBuffer] = bound;
-  const r = new BatchReader(binding, fd, onDatagram, onError);
-  return { endpoint: { host: ep.host, port }, receiveBuffer, reader: 'recvmmsg', close: async () => r.close() };
+  const [fd, port, receiveBuffer, sink] = bound;
+  const r = new BatchReader(binding, fd, onDatagram, onError, sink);
+  return { endpoint: { host: ep.host, port }, receiveBuffer, reader: 'recvmmsg', kernelDrops: () => r.kernelDrops(), close: async () => r.close() };
 }
 
 function listenDgram(ep: Endpoint, onDatagram: DatagramHandler, onError: (err: Error) => void): Promise<UdpListener> {
@@ -99,6 +101,7 @@ function listenDgram(ep: Endpoint, onDatagram: DatagramHandler, onError: (err: E
         endpoint: { host: ep.host, port: addr.port },
         receiveBuffer,
         reader: 'dgram',
+        kernelDrops: () => null,
         close: () => new Promise<void>((res) => sock.close(() => res())),
       });
     });
