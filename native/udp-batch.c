@@ -1,11 +1,26 @@
-// Batched UDP receive for the collector: one recvmmsg(2) fills up to SLOTS datagrams into a buffer
-// JS already holds, then one call into JS handles the whole batch. Node's dgram costs about 4 µs per
+// Batched UDP receive for the collector, on a thread of its own. The thread reads with
+// recvmmsg(2), up to STAGE_SLOTS datagrams per call, and packs them into a ring that JS holds (a
+// Buffer for the bytes, an Int32Array for lengths, offsets and senders); the event loop is woken
+// (uv_async) and JS handles everything ready in one call. Node's dgram costs about 4 µs per
 // datagram before our code runs (a syscall, a Buffer, an rinfo object with an address string and a
-// JS call each); here those costs are paid once per batch.
+// JS call each); here the syscall is off the JS thread and the rest is paid once per batch.
 //
-// The socket is ours (socket + bind here, so no node internals are touched); readiness comes from a
-// uv_poll handle on node's own event loop, so everything runs on the JS thread, in order, with no
-// locks. Linux only (recvmmsg); elsewhere the build fails and the collector uses dgram.
+// Why a thread: the kernel's receive buffer is what holds datagrams while nobody reads, and it
+// fills in a few hundred milliseconds under a flood. The JS thread stalls longer than that (a
+// major GC, a busy machine handing it little CPU), and then the kernel drops every source's
+// datagrams alike. The reader thread needs little CPU (a syscall per batch, a copy per datagram)
+// and sleeps otherwise, so it is scheduled promptly and empties the socket into the ring, which
+// holds seconds of traffic. The ring is single-producer (the thread) single-consumer (the loop):
+// two counters, no locks. When it is full the thread stops reading and the kernel buffer takes
+// over, as before; what the kernel then drops it counts (SO_MEMINFO), and so does drops().
+//
+// After a read that emptied the socket the thread waits coalesce_ms before reading again (it is
+// woken at once to stop or when the ring has room): at high rates it would otherwise wake for
+// every two or three datagrams, and the wake-up costs more than the datagram. The first datagram
+// after a quiet spell is read at once.
+//
+// The socket is ours (socket + bind here, so no node internals are touched). Linux only
+// (recvmmsg, eventfd); elsewhere the build fails and the collector uses dgram.
 //
 // Oversized datagrams are kept out of the socket's receive buffer. That buffer is shared by every
 // sender and charged a datagram's whole size until it is read: 48 KB datagrams fill 8 MiB in 150
@@ -19,17 +34,16 @@
 //   bind(family 4|6, address text, port, wanted receive buffer bytes, maxDatagram)
 //     -> [fd, bound port, granted, sink fd or -1 (no steering: the kernel refused it)]
 //     throws Error with .code = 'EADDRINUSE' | 'EACCES' | ... on failure.
-//   start(fd, sink, data Buffer (slots * slotSize), meta Int32Array (slots * 8), slotSize, coalesceMs, callback)
-//     -> handle. callback(n) after each batch: n > 0 datagrams, slot i at data[i*slotSize], its
-//     meta at meta[i*8..]: [length, port, family, truncated, address words 0..3 (network order bytes)].
-//     A datagram longer than slotSize is read truncated (only slotSize bytes are copied); its length
-//     is still the true one and `truncated` is 1. Datagrams from the sink come as truncated batches
-//     with no bytes copied at all.
-//     callback(-errno) when the socket fails.
+//   start(fd, sink, data Buffer, meta Int32Array (slots * 12), maxDatagram, coalesceMs, callback)
+//     -> handle. callback(first, n) with n > 0: entries first..first+n-1 of meta are ready, each
+//     [length, port, family, truncated, address words 0..3 (network order bytes), offset in data].
+//     A datagram longer than maxDatagram (from the sink, or read truncated where there is none)
+//     has its true length, truncated 1 and no bytes. The bytes of a batch stay valid until the
+//     callback returns. callback(0, -errno) when the socket fails.
 //     From start on, the reader owns fd and sink: they are closed by stop (before it returns), or
 //     at once if start fails.
 //   drops(handle) -> [datagrams the kernel dropped for the socket, for the sink] (SO_MEMINFO).
-//   stop(handle): stops reading and closes the sockets (the callback is never called again).
+//   stop(handle): stops the thread and closes the sockets (the callback is never called again).
 #define _GNU_SOURCE
 #define NAPI_VERSION 8
 #include <arpa/inet.h>
@@ -38,46 +52,64 @@
 #include <linux/sock_diag.h>
 #include <netinet/in.h>
 #include <node_api.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <unistd.h>
 #include <uv.h>
 
-#define META_INTS 8
+/** [length, port, family, truncated, address words 0..3, offset, unused x3] */
+#define META_INTS 12
+#define META_OFFSET 8
+/** Datagrams read per recvmmsg into the thread's staging buffers. */
+#define STAGE_SLOTS 64
 /** Sink datagrams read per recvmmsg (no bytes are copied, only lengths and senders). */
 #define SINK_SLOTS 32
 /** The sink's receive buffer: a few oversized datagrams, read for their senders; the rest overflow, counted. */
 #define SINK_RCVBUF (256 * 1024)
-/** Batches handled per readiness callback before the loop gets a turn (timers, HTTP). */
-#define MAX_ROUNDS 4
+/** Entries handed to JS per loop turn; the rest in the next one, so timers and HTTP get theirs. */
+#define MAX_PER_TURN 256
 
 typedef struct {
   napi_env env;
-  uv_poll_t poll;
-  uv_timer_t timer;
-  uv_poll_t sink_poll;
+  uv_async_t async;
+  pthread_t thread;
+  int thread_started;
   int fd;
   /** The oversized datagrams' socket, or -1. */
   int sink;
-  /** Pause after a drained read (ms; 0 = never pause): see on_readable. */
+  /** eventfd: wakes the thread to stop, or when the ring has room again. */
+  int wake;
   int coalesce_ms;
-  int pending_close;
-  /** Whether the last read emptied the socket (a full last batch means more is waiting). */
-  int drained;
-  int slots;
-  int slot_size;
+  int max_datagram;
+  /** Loop thread only. */
   int stopped;
+  atomic_int quit;
+  /** Set by the thread when the ring is full; the loop wakes it once it has consumed. */
+  atomic_int waiting;
+  /** An errno the thread met, for the loop to report. */
+  atomic_int error;
   uint8_t *data;
+  size_t data_len;
   int32_t *meta;
-  napi_ref data_ref, meta_ref, cb_ref;
-  napi_async_context async;
-  struct mmsghdr *msgs;
-  struct iovec *iov;
-  struct sockaddr_storage *addrs;
+  uint32_t slots;
+  /** Entries written by the thread / handed back by the loop (totals; index = count % slots). */
+  _Atomic uint64_t produced, consumed;
+  /** Thread only: where the next datagram's bytes go in data. */
+  uint32_t wpos;
+  uint8_t *stage;
+  struct mmsghdr msgs[STAGE_SLOTS];
+  struct iovec iov[STAGE_SLOTS];
+  struct sockaddr_storage addrs[STAGE_SLOTS];
   struct mmsghdr sink_msgs[SINK_SLOTS];
   struct sockaddr_storage sink_addrs[SINK_SLOTS];
+  napi_ref data_ref, meta_ref, cb_ref;
+  napi_async_context actx;
 } reader_t;
 
 static const char *errno_code(int e) {
@@ -201,23 +233,25 @@ static napi_value bind_socket(napi_env env, napi_callback_info info) {
   return out;
 }
 
-/** Calls the JS callback with one number; an exception there goes to process 'uncaughtException'. */
-static void call_js(reader_t *r, int n) {
+/** Calls the JS callback; an exception there goes to process 'uncaughtException'. */
+static void call_js(reader_t *r, uint32_t first, int n) {
   napi_env env = r->env;
-  napi_value cb, global, arg, result;
+  napi_value cb, global, argv[2], result;
   if (napi_get_reference_value(env, r->cb_ref, &cb) != napi_ok || cb == NULL) return;
   napi_get_global(env, &global);
-  napi_create_int32(env, n, &arg);
-  if (napi_make_callback(env, r->async, global, cb, 1, &arg, &result) == napi_pending_exception) {
+  napi_create_uint32(env, first, &argv[0]);
+  napi_create_int32(env, n, &argv[1]);
+  if (napi_make_callback(env, r->actx, global, cb, 2, argv, &result) == napi_pending_exception) {
     napi_value err;
     napi_get_and_clear_last_exception(env, &err);
     napi_fatal_exception(env, err);
   }
 }
 
-static void fill_meta(int32_t *m, const struct mmsghdr *msg, const struct sockaddr_storage *a) {
+static void fill_meta(int32_t *m, const struct mmsghdr *msg, const struct sockaddr_storage *a, uint32_t offset) {
   m[0] = (int32_t)msg->msg_len;
   m[3] = (msg->msg_hdr.msg_flags & MSG_TRUNC) != 0;
+  m[META_OFFSET] = (int32_t)offset;
   if (a->ss_family == AF_INET6) {
     const struct sockaddr_in6 *a6 = (const struct sockaddr_in6 *)a;
     m[1] = ntohs(a6->sin6_port);
@@ -232,117 +266,141 @@ static void fill_meta(int32_t *m, const struct mmsghdr *msg, const struct sockad
   }
 }
 
-/** Reads until the socket is drained (or MAX_ROUNDS batches); returns how many datagrams. */
-static int read_batches(reader_t *r) {
-  int total = 0;
-  r->drained = 1;
-  for (int round = 0; round < MAX_ROUNDS && !r->stopped; round++) {
-    for (int i = 0; i < r->slots; i++) {
-      r->msgs[i].msg_hdr.msg_namelen = sizeof(struct sockaddr_storage);
-      r->msgs[i].msg_hdr.msg_flags = 0;
-    }
-    // MSG_TRUNC: msg_len is the datagram's true length even when the slot cut it short, so an
-    // oversized datagram costs one short copy and is still counted by its size.
-    int n = recvmmsg(r->fd, r->msgs, (unsigned)r->slots, MSG_DONTWAIT | MSG_TRUNC, NULL);
-    if (n < 0) {
-      if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) call_js(r, -errno);
-      break;
-    }
-    for (int i = 0; i < n; i++) fill_meta(r->meta + i * META_INTS, &r->msgs[i], &r->addrs[i]);
-    total += n;
-    if (n > 0) call_js(r, n);
-    if (n < r->slots) break;
-    r->drained = round + 1 < MAX_ROUNDS;
-  }
-  return total;
+static void wake_thread(reader_t *r) {
+  uint64_t one = 1;
+  ssize_t w = write(r->wake, &one, sizeof one);
+  (void)w; // a full counter already means "wake up"
 }
-
-static void on_readable(uv_poll_t *handle, int status, int events);
 
 /**
- * Coalescing. A sender at a high rate wakes an idle reader for nearly every datagram (2.5 per
- * wake-up at 100 000/s on loopback), and the wake-up costs more than the datagram. So after a read,
- * the reader stops watching the socket for coalesce_ms and then reads what piled up, as long as
- * something keeps arriving; a read that finds nothing goes back to waiting. The first datagram after
- * a quiet spell is read at once; later ones wait at most coalesce_ms (plus timer slack). A read
- * that leaves datagrams waiting (MAX_ROUNDS full batches) does not pause: the poll, level-
- * triggered, fires again on the next loop iteration, so the pause never caps the rate.
+ * Thread: where `len` contiguous bytes are free in data (at wpos, or at 0 after a wrap), or -1.
+ * The oldest entry the loop still holds starts at `tail`; bytes from tail up to wpos are in use.
  */
-static void on_timer(uv_timer_t *timer) {
-  reader_t *r = timer->data;
-  if (r->stopped) return;
-  napi_handle_scope scope;
-  napi_open_handle_scope(r->env, &scope);
-  int n = read_batches(r);
-  napi_close_handle_scope(r->env, scope);
-  if (r->stopped) return;
-  if (n > 0 && r->drained) {
-    uv_timer_start(&r->timer, on_timer, (uint64_t)r->coalesce_ms, 0);
-    return;
+static int64_t room_at(reader_t *r, uint64_t produced, uint64_t consumed, uint32_t len) {
+  if (produced == consumed) {
+    if ((size_t)r->wpos + len <= r->data_len) return r->wpos;
+    return len <= r->data_len ? 0 : -1;
   }
-  int rc = uv_poll_start(&r->poll, UV_READABLE, on_readable);
-  if (rc != 0) {
-    // Reading has stopped: say so rather than go quiet.
-    napi_open_handle_scope(r->env, &scope);
-    call_js(r, rc);
-    napi_close_handle_scope(r->env, scope);
+  uint32_t tail = (uint32_t)r->meta[(consumed % r->slots) * META_INTS + META_OFFSET];
+  if (r->wpos >= tail) {
+    if ((size_t)r->wpos + len <= r->data_len) return r->wpos;
+    return len < tail ? 0 : -1;
   }
+  return r->wpos + len < tail ? r->wpos : -1;
 }
 
-static void on_readable(uv_poll_t *handle, int status, int events) {
-  (void)events;
+/**
+ * Thread: one recvmmsg from `fd` into the ring, if it has room for a whole batch (entries, and the
+ * bytes of STAGE_SLOTS largest datagrams). Returns datagrams read, -1 when the ring is full, or
+ * -2 on a socket error (in r->error). `sink`: no bytes are kept, only lengths and senders.
+ */
+static int read_into_ring(reader_t *r, int fd, int sink, uint64_t *produced, int *full_batch) {
+  uint64_t consumed = atomic_load(&r->consumed);
+  uint64_t free_slots = r->slots - (*produced - consumed);
+  int want = sink ? SINK_SLOTS : STAGE_SLOTS;
+  if (free_slots < (uint64_t)want) return -1;
+  int64_t at = 0;
+  if (!sink) {
+    at = room_at(r, *produced, consumed, (uint32_t)(STAGE_SLOTS * r->max_datagram));
+    if (at < 0) return -1;
+  }
+  struct mmsghdr *msgs = sink ? r->sink_msgs : r->msgs;
+  for (int i = 0; i < want; i++) {
+    msgs[i].msg_hdr.msg_namelen = sizeof(struct sockaddr_storage);
+    msgs[i].msg_hdr.msg_flags = 0;
+  }
+  // MSG_TRUNC: msg_len is the datagram's true length even when the buffer cut it short.
+  int n = recvmmsg(fd, msgs, (unsigned)want, MSG_DONTWAIT | MSG_TRUNC, NULL);
+  if (n < 0) {
+    if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) return 0;
+    atomic_store(&r->error, errno);
+    return -2;
+  }
+  uint32_t pos = (uint32_t)at;
+  for (int i = 0; i < n; i++) {
+    int32_t *m = r->meta + (size_t)((*produced + (uint64_t)i) % r->slots) * META_INTS;
+    fill_meta(m, &msgs[i], sink ? &r->sink_addrs[i] : &r->addrs[i], sink ? r->wpos : pos);
+    if (sink) { m[3] = 1; continue; }
+    if (m[3]) continue; // longer than its staging slot: its length is all that is kept
+    memcpy(r->data + pos, r->stage + (size_t)i * (size_t)r->max_datagram, msgs[i].msg_len);
+    pos += msgs[i].msg_len;
+  }
+  if (!sink) r->wpos = pos;
+  // The entries and their bytes are written before the loop can see them (seq_cst store).
+  *produced += (uint64_t)n;
+  atomic_store(&r->produced, *produced);
+  *full_batch = n == want;
+  return n;
+}
+
+static void *reader_main(void *arg) {
+  reader_t *r = arg;
+  uint64_t produced = 0;
+  int pause = 0;
+  while (!atomic_load(&r->quit)) {
+    struct pollfd p[3] = { { r->wake, POLLIN, 0 }, { r->fd, POLLIN, 0 }, { r->sink, POLLIN, 0 } };
+    // Paused (coalescing) or full: only the wake-up descriptor is watched.
+    nfds_t nfds = pause || atomic_load(&r->waiting) ? 1 : r->sink >= 0 ? 3 : 2;
+    int rc = poll(p, nfds, pause ? r->coalesce_ms : -1);
+    if (rc < 0 && errno != EINTR) { atomic_store(&r->error, errno); uv_async_send(&r->async); break; }
+    if (p[0].revents & POLLIN) { uint64_t v; ssize_t got = read(r->wake, &v, sizeof v); (void)got; }
+    if (atomic_load(&r->quit)) break;
+    int total = 0, more = 0, full = 0, failed = 0;
+    for (int s = 0; s < 2; s++) {
+      int fd = s ? r->sink : r->fd;
+      if (fd < 0) continue;
+      int batch = 0;
+      int n = read_into_ring(r, fd, s, &produced, &batch);
+      if (n == -1) full = 1;
+      else if (n == -2) failed = 1;
+      else { total += n; more |= !s && batch; }
+    }
+    if (total > 0 || failed) uv_async_send(&r->async);
+    if (failed) { poll(p, 1, 100); pause = 0; continue; } // a failing socket is not spun on
+    if (full) {
+      // Announce, then look again: the loop may have consumed in between (it wakes us only if it
+      // sees the flag, and it sees it or we see its progress).
+      atomic_store(&r->waiting, 1);
+      if (r->slots - (produced - atomic_load(&r->consumed)) >= STAGE_SLOTS &&
+          room_at(r, produced, atomic_load(&r->consumed), (uint32_t)(STAGE_SLOTS * r->max_datagram)) >= 0) atomic_store(&r->waiting, 0);
+      pause = 0;
+      continue;
+    }
+    // More waiting (a full batch): read again at once. Emptied: pause before the next read.
+    pause = !more && total > 0 && r->coalesce_ms > 0;
+  }
+  return NULL;
+}
+
+/** Loop thread: hands what the reader thread has put in the ring to JS, in order. */
+static void on_ready(uv_async_t *handle) {
   reader_t *r = handle->data;
   if (r->stopped) return;
   napi_handle_scope scope;
   napi_open_handle_scope(r->env, &scope);
-  if (status < 0) call_js(r, status);
-  else read_batches(r);
-  napi_close_handle_scope(r->env, scope);
-  if (!r->stopped && status >= 0 && r->coalesce_ms > 0 && r->drained) {
-    uv_poll_stop(&r->poll);
-    uv_timer_start(&r->timer, on_timer, (uint64_t)r->coalesce_ms, 0);
-  }
-}
-
-/** The sink: lengths and senders only (zero-byte buffers), handed to JS as truncated datagrams. */
-static void on_sink_readable(uv_poll_t *handle, int status, int events) {
-  (void)events;
-  reader_t *r = handle->data;
-  if (r->stopped) return;
-  napi_handle_scope scope;
-  napi_open_handle_scope(r->env, &scope);
-  if (status < 0) call_js(r, status);
-  int slots = r->slots < SINK_SLOTS ? r->slots : SINK_SLOTS;
-  for (int round = 0; status >= 0 && round < MAX_ROUNDS && !r->stopped; round++) {
-    for (int i = 0; i < slots; i++) {
-      r->sink_msgs[i].msg_hdr.msg_namelen = sizeof(struct sockaddr_storage);
-      r->sink_msgs[i].msg_hdr.msg_flags = 0;
+  int err = atomic_exchange(&r->error, 0);
+  if (err) call_js(r, 0, -err);
+  uint64_t produced = atomic_load(&r->produced);
+  uint64_t consumed = atomic_load(&r->consumed);
+  if (!r->stopped && produced != consumed) {
+    uint64_t n = produced - consumed;
+    uint32_t first = (uint32_t)(consumed % r->slots);
+    if (n > MAX_PER_TURN) n = MAX_PER_TURN;
+    // JS sees a contiguous run of entries: one that wraps goes in two calls.
+    if (first + n > r->slots) n = r->slots - first;
+    call_js(r, first, (int)n);
+    if (!r->stopped) {
+      atomic_store(&r->consumed, consumed + n);
+      if (atomic_exchange(&r->waiting, 0)) wake_thread(r);
+      if (consumed + n != produced) uv_async_send(&r->async);
     }
-    int n = recvmmsg(r->sink, r->sink_msgs, (unsigned)slots, MSG_DONTWAIT | MSG_TRUNC, NULL);
-    if (n < 0) {
-      if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) call_js(r, -errno);
-      break;
-    }
-    for (int i = 0; i < n; i++) {
-      int32_t *m = r->meta + i * META_INTS;
-      fill_meta(m, &r->sink_msgs[i], &r->sink_addrs[i]);
-      m[3] = 1;
-    }
-    if (n > 0) call_js(r, n);
-    if (n < slots) break;
   }
   napi_close_handle_scope(r->env, scope);
 }
 
-/** Called once for each handle; the last one frees the reader. */
 static void on_closed(uv_handle_t *handle) {
   reader_t *r = handle->data;
-  if (--r->pending_close > 0) return;
-  if (r->fd >= 0) close(r->fd);
-  if (r->sink >= 0) close(r->sink);
-  free(r->msgs);
-  free(r->iov);
-  free(r->addrs);
+  free(r->stage);
   free(r);
 }
 
@@ -350,29 +408,25 @@ static void drop_js_refs(napi_env env, reader_t *r) {
   napi_delete_reference(env, r->cb_ref);
   napi_delete_reference(env, r->data_ref);
   napi_delete_reference(env, r->meta_ref);
-  napi_async_destroy(env, r->async);
+  napi_async_destroy(env, r->actx);
 }
 
-/** Stops reading; the socket is closed and the memory freed once libuv has let go of the handle. */
+/** Stops the thread and closes the sockets (the port is free on return); the memory is freed once libuv lets go of the handle. */
 static void release(napi_env env, reader_t *r, int in_finalizer) {
   if (r->stopped) return;
   r->stopped = 1;
-  uv_poll_stop(&r->poll);
-  uv_timer_stop(&r->timer);
-  if (r->sink >= 0) uv_poll_stop(&r->sink_poll);
-  // Safe once the polls are stopped (libuv has forgotten the fds), and the port is free on return.
+  atomic_store(&r->quit, 1);
+  wake_thread(r);
+  if (r->thread_started) pthread_join(r->thread, NULL);
   close(r->fd);
   r->fd = -1;
-  int sink = r->sink >= 0;
-  if (sink) close(r->sink);
+  if (r->sink >= 0) close(r->sink);
   r->sink = -1;
+  close(r->wake);
   // A finalizer runs during GC, where JS references are not to be touched: they are left (a leak
   // only when a reader is dropped without stop(), which the JS wrapper never does).
   if (!in_finalizer) drop_js_refs(env, r);
-  r->pending_close = 2 + sink;
-  uv_close((uv_handle_t *)&r->poll, on_closed);
-  uv_close((uv_handle_t *)&r->timer, on_closed);
-  if (sink) uv_close((uv_handle_t *)&r->sink_poll, on_closed);
+  uv_close((uv_handle_t *)&r->async, on_closed);
 }
 
 /** The handle's finalizer: a reader garbage-collected without stop() is stopped here. */
@@ -385,8 +439,8 @@ static napi_value start(napi_env env, napi_callback_info info) {
   size_t argc = 7;
   napi_value argv[7];
   CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-  if (argc < 7) { napi_throw_type_error(env, NULL, "start(fd, sink, data, meta, slotSize, coalesceMs, callback)"); return NULL; }
-  int32_t fd, sink, slot_size, coalesce_ms;
+  if (argc < 7) { napi_throw_type_error(env, NULL, "start(fd, sink, data, meta, maxDatagram, coalesceMs, callback)"); return NULL; }
+  int32_t fd, sink, max_datagram, coalesce_ms;
   void *data, *meta;
   size_t data_len, meta_len;
   napi_typedarray_type type;
@@ -394,29 +448,38 @@ static napi_value start(napi_env env, napi_callback_info info) {
   CHECK(napi_get_value_int32(env, argv[1], &sink));
   CHECK(napi_get_buffer_info(env, argv[2], &data, &data_len));
   CHECK(napi_get_typedarray_info(env, argv[3], &type, &meta_len, &meta, NULL, NULL));
-  CHECK(napi_get_value_int32(env, argv[4], &slot_size));
+  CHECK(napi_get_value_int32(env, argv[4], &max_datagram));
   CHECK(napi_get_value_int32(env, argv[5], &coalesce_ms));
-  if (type != napi_int32_array || slot_size <= 0) { napi_throw_type_error(env, NULL, "start: meta must be an Int32Array and slotSize > 0"); return NULL; }
-  int slots = (int)(data_len / (size_t)slot_size);
-  if (slots < 1 || meta_len < (size_t)slots * META_INTS) { napi_throw_range_error(env, NULL, "start: buffers too small for one slot"); return NULL; }
+  size_t slots = meta_len / META_INTS;
+  if (type != napi_int32_array || max_datagram <= 0 || slots < STAGE_SLOTS || data_len < (size_t)STAGE_SLOTS * (size_t)max_datagram || data_len > INT32_MAX) {
+    close(fd); if (sink >= 0) close(sink);
+    napi_throw_range_error(env, NULL, "start: meta must be an Int32Array of at least 64 entries and data hold 64 datagrams of maxDatagram");
+    return NULL;
+  }
 
   reader_t *r = calloc(1, sizeof *r);
-  if (!r) { close(fd); if (sink >= 0) close(sink); return throw_errno(env, "start", ENOMEM); }
+  uint8_t *stage = malloc((size_t)STAGE_SLOTS * (size_t)max_datagram);
+  int wake = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+  if (!r || !stage || wake < 0) {
+    int e = wake < 0 ? errno : ENOMEM;
+    free(r); free(stage); if (wake >= 0) close(wake);
+    close(fd); if (sink >= 0) close(sink);
+    return throw_errno(env, "start", e);
+  }
   r->env = env;
   r->fd = fd;
   r->sink = sink;
-  r->slots = slots;
-  r->slot_size = slot_size;
+  r->wake = wake;
+  r->stage = stage;
+  r->max_datagram = max_datagram;
   r->coalesce_ms = coalesce_ms > 0 ? coalesce_ms : 0;
   r->data = data;
+  r->data_len = data_len;
   r->meta = meta;
-  r->msgs = calloc((size_t)slots, sizeof *r->msgs);
-  r->iov = calloc((size_t)slots, sizeof *r->iov);
-  r->addrs = calloc((size_t)slots, sizeof *r->addrs);
-  if (!r->msgs || !r->iov || !r->addrs) { free(r->msgs); free(r->iov); free(r->addrs); free(r); close(fd); if (sink >= 0) close(sink); return throw_errno(env, "start", ENOMEM); }
-  for (int i = 0; i < slots; i++) {
-    r->iov[i].iov_base = r->data + (size_t)i * (size_t)slot_size;
-    r->iov[i].iov_len = (size_t)slot_size;
+  r->slots = (uint32_t)slots;
+  for (int i = 0; i < STAGE_SLOTS; i++) {
+    r->iov[i].iov_base = stage + (size_t)i * (size_t)max_datagram;
+    r->iov[i].iov_len = (size_t)max_datagram;
     r->msgs[i].msg_hdr.msg_iov = &r->iov[i];
     r->msgs[i].msg_hdr.msg_iovlen = 1;
     r->msgs[i].msg_hdr.msg_name = &r->addrs[i];
@@ -430,43 +493,21 @@ static napi_value start(napi_env env, napi_callback_info info) {
   CHECK(napi_create_reference(env, argv[6], 1, &r->cb_ref));
   CHECK(napi_create_object(env, &handle));
   CHECK(napi_create_string_utf8(env, "netconsole-hub:udp-batch", NAPI_AUTO_LENGTH, &name));
-  CHECK(napi_async_init(env, handle, name, &r->async));
+  CHECK(napi_async_init(env, handle, name, &r->actx));
 
   uv_loop_t *loop;
   CHECK(napi_get_uv_event_loop(env, &loop));
-  int rc = uv_timer_init(loop, &r->timer);
+  int rc = uv_async_init(loop, &r->async, on_ready);
   if (rc != 0) {
     drop_js_refs(env, r);
-    free(r->msgs); free(r->iov); free(r->addrs); free(r);
-    close(fd);
-    if (sink >= 0) close(sink);
-    return throw_errno(env, "uv_timer_init", -rc);
+    close(fd); if (sink >= 0) close(sink); close(wake);
+    free(stage); free(r);
+    return throw_errno(env, "uv_async_init", -rc);
   }
-  r->timer.data = r;
-  rc = uv_poll_init(loop, &r->poll, fd);
-  if (rc != 0) {
-    // Only the timer is a live handle: closing it frees the reader and the socket.
-    r->stopped = 1;
-    r->pending_close = 1;
-    drop_js_refs(env, r);
-    uv_close((uv_handle_t *)&r->timer, on_closed);
-    return throw_errno(env, "uv_poll_init", -rc);
-  }
-  r->poll.data = r;
-  if (r->sink >= 0) {
-    if (uv_poll_init(loop, &r->sink_poll, r->sink) != 0) {
-      // Without a poll the sink is closed: the group then has one socket, which gets everything
-      // (oversized datagrams are still read truncated and counted, only no longer kept apart).
-      close(r->sink);
-      r->sink = -1;
-    } else {
-      r->sink_poll.data = r;
-      // Should this fail, the unread sink overflows and its kernel drop count still counts them.
-      uv_poll_start(&r->sink_poll, UV_READABLE, on_sink_readable);
-    }
-  }
-  rc = uv_poll_start(&r->poll, UV_READABLE, on_readable);
-  if (rc != 0) { release(env, r, 0); return throw_errno(env, "uv_poll_start", -rc); }
+  r->async.data = r;
+  rc = pthread_create(&r->thread, NULL, reader_main, r);
+  if (rc != 0) { release(env, r, 0); return throw_errno(env, "pthread_create", rc); }
+  r->thread_started = 1;
   CHECK(napi_wrap(env, handle, r, finalize, NULL, NULL));
   return handle;
 }

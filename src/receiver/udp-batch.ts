@@ -1,6 +1,6 @@
 // The batched UDP reader (native/udp-batch.c, built by scripts/build-native.mjs into
-// dist/native/udp-batch.node): recvmmsg(2) fills up to SLOTS datagrams into one buffer and JS is
-// called once per batch. It replaces node's dgram for plain UDP listening when it is built;
+// dist/native/udp-batch.node): a thread of its own reads with recvmmsg(2) into a ring JS holds,
+// and JS is called once for everything ready. It replaces node's dgram for plain UDP listening when it is built;
 // without a compiler (or off Linux) the collector uses dgram and says so once in its log.
 import { createRequire } from 'node:module';
 import { existsSync } from 'node:fs';
@@ -22,7 +22,7 @@ export interface DatagramSource {
 interface Binding {
   /** `maxDatagram` > 0: longer datagrams are steered to `sink` (-1 when the kernel refused). */
   bind(family: 4 | 6, address: string, port: number, receiveBuffer: number, maxDatagram: number): [fd: number, port: number, granted: number, sink: number];
-  start(fd: number, sink: number, data: Buffer, meta: Int32Array, slotSize: number, coalesceMs: number, onBatch: (n: number) => void): object;
+  start(fd: number, sink: number, data: Buffer, meta: Int32Array, maxDatagram: number, coalesceMs: number, onBatch: (first: number, n: number) => void): object;
   /** What the kernel dropped: for the socket (buffer full, bad checksum), for the sink (oversized). */
   drops(handle: object): [socket: number, sink: number];
   stop(handle: object): void;
@@ -62,15 +62,18 @@ export function batchReaderBinding(): { binding: Binding | null; why: string } {
  * not netconsole and is counted as oversized and dropped, whichever reader saw it.
  */
 export const MAX_DATAGRAM = 8192;
-/**
- * A longer datagram goes to the sink socket (see native/udp-batch.c) and comes with no bytes; where
- * the kernel cannot steer, it is read truncated to its slot. Either way with its true length.
- */
-const SLOT_SIZE = MAX_DATAGRAM;
+/** A longer datagram (steered to the sink socket, see native/udp-batch.c) comes with its true length and no bytes. */
 const NO_BYTES = new Uint8Array(0);
-/** Datagrams per recvmmsg call: 512 KiB of buffer. */
-const SLOTS = 64;
-const META_INTS = 8;
+/**
+ * The ring the reader thread fills while JS is busy: datagrams packed at their own size, so about
+ * 16 000 netconsole datagrams (1.6 s of a 10 000/s flood), on top of the kernel's buffer. Pages
+ * become resident as the ring is first used.
+ */
+const RING_BYTES = 16 * 1024 * 1024;
+const RING_SLOTS = 16384;
+/** [length, port, family, truncated, address words 0..3, offset in the ring, unused x3] */
+const META_INTS = 12;
+const META_OFFSET = 8;
 /** How long the reader lets datagrams pile up after a read while traffic keeps coming (see the C). */
 export const COALESCE_MS = 1;
 /** Sources whose names are cached; past it the cache starts over (spoofed floods stay bounded). */
@@ -103,12 +106,13 @@ function sweep<K>(cache: Map<K, CachedSource>, keepFrom: number): void {
 export type BatchHandler = (msg: Uint8Array, from: DatagramSource, now: number, length: number) => void;
 
 /**
- * Reads one bound socket in batches. Each datagram handed to `onDatagram` is a view into a slot
- * that the next batch overwrites: the handler must copy what it keeps (the core does).
+ * Reads one bound socket in batches. Each datagram handed to `onDatagram` is a view into the ring
+ * that the reader thread reuses once the call returns: the handler must copy what it keeps (the
+ * core does).
  */
 export class BatchReader {
-  private readonly data = Buffer.allocUnsafeSlow(SLOT_SIZE * SLOTS);
-  private readonly meta = new Int32Array(SLOTS * META_INTS);
+  private readonly data = Buffer.allocUnsafeSlow(RING_BYTES);
+  private readonly meta = new Int32Array(RING_SLOTS * META_INTS);
   private readonly metaBytes = new Uint8Array(this.meta.buffer);
   private readonly v4 = new Map<number, CachedSource>();
   private readonly v6 = new Map<string, CachedSource>();
@@ -125,7 +129,7 @@ export class BatchReader {
     private readonly onError: (err: Error) => void,
     sink = -1,
   ) {
-    this.handle = binding.start(fd, sink, this.data, this.meta, SLOT_SIZE, COALESCE_MS, (n) => this.onBatch(n));
+    this.handle = binding.start(fd, sink, this.data, this.meta, MAX_DATAGRAM, COALESCE_MS, (first, n) => this.onBatch(first, n));
     this.sweepTimer = setInterval(() => this.sweepCache(), CACHE_SWEEP_MS);
     this.sweepTimer.unref();
   }
@@ -142,7 +146,8 @@ export class BatchReader {
     return this.v4.size + this.v6.size;
   }
 
-  private onBatch(n: number): void {
+  /** Entries first..first+n-1 of the ring (n < 0: -errno of a failed socket). */
+  private onBatch(first: number, n: number): void {
     if (n < 0) {
       const code = Object.entries(constants.errno).find(([, v]) => v === -n)?.[0] ?? 'unknown error';
       this.onError(new Error(`UDP receive failed: ${code} (errno ${-n})`));
@@ -150,10 +155,10 @@ export class BatchReader {
     }
     const now = Date.now();
     const meta = this.meta;
-    for (let i = 0; i < n; i++) {
+    for (let i = first; i < first + n; i++) {
       const m = i * META_INTS;
       const length = meta[m]!;
-      const start = i * SLOT_SIZE;
+      const start = meta[m + META_OFFSET]!;
       // A truncated datagram is handed over with its true length and no bytes, for the collector to count.
       this.onDatagram(meta[m + 3] ? NO_BYTES : this.data.subarray(start, start + length), this.sourceOf(m), now, length);
     }
