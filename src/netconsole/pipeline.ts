@@ -61,7 +61,7 @@ class SourceState {
 
 export function newCounters(): CoreCounters {
   return {
-    datagrams: 0, bytes: 0, extended: 0, legacy: 0, fragments: 0, badFragments: 0,
+    datagrams: 0, bytes: 0, extended: 0, legacy: 0, fragments: 0, badFragments: 0, badFragmentsTotalOutOfRange: 0, badFragmentsOverrun: 0,
     reassemblyTimeouts: 0, fragmentEvictions: 0, sourceEvictions: 0, legacyTimeouts: 0,
   };
 }
@@ -112,6 +112,7 @@ export class NetconsoleReceiver {
     if (r.status === 'invalid') {
       // Keep what the sender said, flagged: an absurd ncfrag is still someone's log line.
       c.badFragments++;
+      if (r.code === 'overrun') c.badFragmentsOverrun++; else c.badFragmentsTotalOutOfRange++;
       this.emitExtended(st, d.header, d.data, false, r.reason, now, now, sink);
     } else if (r.status === 'complete') {
       this.emitAssembled(st, r.assembled, now, sink);
