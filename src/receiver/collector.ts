@@ -20,9 +20,9 @@ import { isAllowed, parseAllowList, SourceBucket, type SourceLimits } from './ad
 import { sourceName, type Endpoint, formatEndpoint } from './endpoint.js';
 import { batchedReaderUnavailable, listenUdp, MAX_DATAGRAM, type UdpListener, type UdpReaderKind } from './udp-listener.js';
 import type { DatagramSource } from './udp-batch.js';
-import { LiveHub } from '../web/live.js';
+import { LiveHub } from './live-hub.js';
 import { IdleGc } from './idle-gc.js';
-import type { ReceiverStats } from '../web/types.js';
+import type { ReceiverStats } from './stats.js';
 
 /** The core's deadlines (≤ 1 s holds) are served by a poll at this period. */
 const POLL_MS = 5;
