@@ -84,9 +84,9 @@ export class WriteService {
     }
     this.batches++;
     try {
-      const { rows, events, duplicates, rechecks } = this.writer.write(decodeItems(msg.items), msg.index === true, Date.now());
+      const { rows, events, duplicates, rechecks, reboots } = this.writer.write(decodeItems(msg.items), msg.index === true, Date.now());
       this.messagesStored += rows.length;
-      this.reply({ type: 'stored', id: msg.id, messages: rows.length, events, duplicates, rechecks, items: itemCount(msg.items), rows: this.emitRows ? rows : null });
+      this.reply({ type: 'stored', id: msg.id, messages: rows.length, events, duplicates, rechecks, reboots, items: itemCount(msg.items), rows: this.emitRows ? rows : null });
       this.detect(rows);
     } catch (err) {
       this.reply({ type: 'batch-failed', id: msg.id, items: itemCount(msg.items), message: describeDbError(this.options.dbPath, err).message });
