@@ -10,6 +10,7 @@ import { formatRecord, type FormatOptions, type KernelRecord } from '../src/netc
 import { NetconsoleReceiver } from '../src/netconsole/pipeline.js';
 import { bytesToText } from '../src/netconsole/text.js';
 import type { LogRecord, Sink } from '../src/netconsole/types.js';
+import { expectedExtended } from './helpers/kernel-oracle.js';
 
 const USERDATA: Array<[string, string]> = [['rack', 'r12'], ['role', 'db'], ['long', 'u'.repeat(150)]];
 
@@ -135,4 +136,25 @@ test('where each kernel generation cuts: the cut point moves with the header, ex
     if (o.sysdata) assert.deepEqual([r.fields.cpu, r.fields.taskname, r.release, r.fields.msgid], ['0', 'sh', '6.17.0', '7'], name);
     if (o.release) assert.equal(r.release, o.release, name);
   }
+});
+
+test('every alignment of the cut against the escapes decodes as the oracle reads the kernel\'s bytes', () => {
+  // The header length moves the cut through the escapes of é€✓ (2, 3 and 3 bytes, 8 escapes per 3
+  // characters): an unfinished escape at the end, or followed by the `E` of END that still fitted.
+  const seen = new Set<string>();
+  for (let digits = 1; digits <= 12; digits++) {
+    for (const seq of [1, 12, 123, 1234, 12345, 123456, 1234567, 12345678]) {
+      const tsUsec = Number('9'.repeat(digits));
+      for (const userdata of [[], USERDATA] as Array<Array<[string, string]>>) {
+        const frames = formatRecord({ pri: 14, seq, tsUsec, text: utf8Long }, { format: 'extended', kernel: '6.9', userdata });
+        const r = receive(frames);
+        const [want] = expectedExtended(frames, userdata);
+        assert.deepEqual({ text: r.text, fields: r.fields, truncated: r.truncated }, { text: want.text, fields: want.fields, truncated: want.truncated }, `seq ${seq} ts ${tsUsec}`);
+        assert.equal(r.truncated, true);
+        const data = frames.map((f) => f.toString('latin1').slice(f.indexOf(0x3b) + 1)).join('');
+        seen.add(/(\\x?[0-9a-f]?)?.$/.exec(data.slice(0, PRINTK_MESSAGE_MAX - `14,${seq},${tsUsec},-;`.length))![0]);
+      }
+    }
+  }
+  assert.ok([...seen].some((t) => /^\\x[0-9a-f]E$/.test(t)), `an unfinished escape followed by E among ${[...seen].join(' ')}`);
 });

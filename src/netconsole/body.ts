@@ -87,12 +87,27 @@ function endsMidUtf8(b: Uint8Array): boolean {
   return false;
 }
 
-/** Length of a `\`, `\x` or `\xH` left at the end of a cut escaped text (0: none). */
-function partialEscapeAt(esc: Uint8Array): number {
-  for (let k = 1; k <= Math.min(3, esc.length); k++) {
-    if (esc[esc.length - k] === BACKSLASH) return k;
+const isLowerHex = (c: number): boolean => (c >= 0x30 && c <= 0x39) || (c >= 0x61 && c <= 0x66);
+
+/**
+ * The escape the cut left unfinished (`\`, `\x` or `\xh`) near the end of an escaped text, as
+ * [start, end), or null. Up to `after` bytes may follow it: the one plain byte append_char could
+ * still place after escapes that no longer fitted (`\x9E` is `\x9` and the `E` of `END`: the
+ * kernel's hex is lower-case). A whole escape at the end is not one.
+ */
+function unfinishedEscape(esc: Uint8Array, after: number): [number, number] | null {
+  const n = esc.length;
+  const i = esc.lastIndexOf(BACKSLASH, n - 1);
+  if (i < 0 || i < n - 4) return null;
+  let j = i + 1;
+  if (j < n && esc[j] === 0x78) {
+    j++;
+    if (j < n && isLowerHex(esc[j])) {
+      j++;
+      if (j < n && isLowerHex(esc[j])) return null; // a whole escape
+    }
   }
-  return 0;
+  return n - j <= after ? [i, j] : null;
 }
 
 /**
@@ -124,8 +139,11 @@ export function parseRecordBody(data: Uint8Array, printkHeaderLen: number | null
   let truncated = cut >= 0 && nl === printkEnd;
   // An escape cut short stands for a byte that was never sent: drop it rather than show `\xc`.
   const lfInLastByte = printkHeaderLen !== null && nl === PRINTK_MESSAGE_MAX - printkHeaderLen - 1 && data[nl] === LF;
-  if (truncated || (lfInLastByte && partialEscapeAt(esc) > 0)) {
-    esc = esc.subarray(0, esc.length - partialEscapeAt(esc));
+  // Cut in the text: the unfinished escape may be followed by one plain byte; with the LF in the
+  // last byte, nothing fitted after it.
+  const unfinished = truncated ? unfinishedEscape(esc, 1) : lfInLastByte ? unfinishedEscape(esc, 0) : null;
+  if (unfinished) {
+    esc = Buffer.concat([esc.subarray(0, unfinished[0]), esc.subarray(unfinished[1])]);
     truncated = true;
   }
   const raw = unescapeKernel(esc);

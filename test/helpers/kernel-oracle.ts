@@ -65,9 +65,14 @@ export function expectedExtended(payloads: Buffer[], userdata: ReadonlyArray<rea
     const headerLen = `${pri},${seq},${ts},${flag};`.length;
     const nl = printk.indexOf('\n');
     let textEsc = nl < 0 ? printk : printk.slice(0, nl);
-    const partial = /\\(x[0-9a-f]?)?$/.exec(textEsc);
-    const truncated = headerLen + printk.length === 2048 && (nl < 0 || partial !== null || !printk.endsWith('\n'));
-    if (truncated && partial) textEsc = textEsc.slice(0, partial.index);
+    const full = headerLen + printk.length === 2048;
+    // The kernel's escapes are `\x` + two lower-case hex digits. An unfinished one at a cut ends
+    // the text, or is followed by the single plain byte that still fitted (`\x9E`: `\x9`, `E`).
+    const unfinished = nl < 0
+      ? /\\(x[0-9a-f]?)?$|\\x[0-9a-f](?=[^0-9a-f]$)|\\x(?=[^0-9a-f]$)|\\(?=[^x]$)/.exec(textEsc)
+      : /\\(x[0-9a-f]?)?$/.exec(textEsc);
+    const truncated = full && (nl < 0 || unfinished !== null || !printk.endsWith('\n'));
+    if (truncated && unfinished) textEsc = textEsc.slice(0, unfinished.index) + textEsc.slice(unfinished.index + unfinished[0].length);
     const fields: Record<string, string> = {};
     if (nl >= 0) {
       for (const line of printk.slice(nl + 1).split('\n')) {
