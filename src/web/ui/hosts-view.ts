@@ -17,7 +17,36 @@ export class HostsView {
   /** Last panic per host address, and the host's last_seen when it was looked up. */
   private readonly panics = new Map<string, { lastSeen: number; panic: IncidentSummary | null }>();
 
-  constructor(private readonly actions: { tail(host: string): void; search(host: string): void }) {}
+  /** Each host's record count at the previous refresh, for its rate. */
+  private readonly previous = new Map<string, { at: number; messages: number; rate: number | null }>();
+
+  constructor(private readonly actions: { tail(host: string): void; search(host: string): void; open(id: number): void }) {}
+
+  /** Records per minute since the previous refresh (null until two refreshes). */
+  private rate(host: HostSummary, now: number): number | null {
+    const p = this.previous.get(host.address);
+    if (p === undefined || now - p.at < 1000) {
+      if (p === undefined) this.previous.set(host.address, { at: now, messages: host.messages, rate: null });
+      return p?.rate ?? null;
+    }
+    const rate = ((host.messages - p.messages) * 60_000) / (now - p.at);
+    this.previous.set(host.address, { at: now, messages: host.messages, rate });
+    return rate;
+  }
+
+  /** Opens the first record of the host's current boot in its context. */
+  private async jumpToBoot(host: HostSummary): Promise<void> {
+    if (host.current_boot === null) return;
+    // Reading forward from after=0 gives the boot's oldest record first.
+    const page = await getJson<{ messages: { id: number }[] }>('/api/messages', { host: host.address, boot: host.current_boot, after: 0, limit: 1 });
+    if (page.messages[0]) this.actions.open(page.messages[0].id);
+  }
+
+  private async jumpToIncident(host: HostSummary): Promise<void> {
+    const { incidents } = await getJson<{ incidents: IncidentSummary[] }>('/api/incidents', { host: host.address, limit: 1 });
+    if (incidents[0]) location.hash = `#incidents/${incidents[0].id}`;
+    else this.info.textContent = `${host.host} has no incident.`;
+  }
 
   async refresh(): Promise<HostSummary[]> {
     try {
@@ -45,6 +74,12 @@ export class HostsView {
     }));
   }
 
+  /** Its newest panic is in the boot it is in now: the host crashed and has not come back. */
+  private crashedNow(host: HostSummary): boolean {
+    const panic = this.panics.get(host.address)?.panic;
+    return !!panic && panic.boot !== null && panic.boot === host.current_boot;
+  }
+
   private panicBadge(host: HostSummary, now: number): HTMLElement | null {
     const panic = this.panics.get(host.address)?.panic;
     if (!panic) return null;
@@ -61,8 +96,11 @@ export class HostsView {
     const now = Date.now();
     for (const host of this.hosts) {
       const silent = now - host.last_seen > SILENT_AFTER_MS;
-      const badges = h('span', { class: 'badges' },
-        silent ? h('span', { class: 'badge warn' }, 'silent') : h('span', { class: 'badge ok' }, 'sending'),
+      const crashed = this.crashedNow(host);
+      const badges = h('span', { class: 'badges', 'data-role': 'host-status' },
+        crashed ? h('span', { class: 'badge err', title: 'its last incident is a panic in the current boot' }, 'crashed')
+          : silent ? h('span', { class: 'badge warn', title: new Date(host.last_seen).toISOString() }, `quiet since ${relativeTime(host.last_seen, now).replace(/ ago$/, '')}`)
+            : h('span', { class: 'badge ok' }, 'alive'),
         this.panicBadge(host, now),
         host.rebooted && h('span', { class: 'badge info' }, 'rebooted'),
         host.lost_records > 0 && h('span', { class: 'badge err' }, 'lost records'),
@@ -71,6 +109,11 @@ export class HostsView {
       tail.addEventListener('click', () => this.actions.tail(host.host));
       const search = h('button', { type: 'button', class: 'small' }, 'Search');
       search.addEventListener('click', () => this.actions.search(host.host));
+      const reboot = h('button', { type: 'button', class: 'small', title: 'the first lines of the current boot', disabled: host.current_boot === null }, 'Last boot');
+      reboot.addEventListener('click', () => void this.jumpToBoot(host));
+      const incident = h('button', { type: 'button', class: 'small', title: "the host's newest incident" }, 'Last incident');
+      incident.addEventListener('click', () => void this.jumpToIncident(host));
+      const rate = this.rate(host, now);
       const boots = h('span', { class: 'boot-links' },
         ...host.boots.slice(-5).map((b) =>
           h('a', { href: `/api/hosts/${encodeURIComponent(host.host)}/boots/${b.boot}/log`, download: true, title: `${b.messages} records${b.release ? `, ${b.release}` : ''}` }, `#${b.boot}`)));
@@ -80,12 +123,13 @@ export class HostsView {
         h('td', { title: new Date(host.last_seen).toISOString() }, relativeTime(host.last_seen, now)),
         h('td', { class: 'num' }, host.current_boot === null ? '—' : `#${host.current_boot}`),
         h('td', { class: 'num' }, String(host.messages)),
+        h('td', { class: 'num', 'data-role': 'rate' }, rate === null ? '—' : `${rate < 10 ? rate.toFixed(1) : Math.round(rate)}/min`),
         h('td', { class: 'num' + (host.lost_records ? ' bad' : '') }, `${host.lost_records}${host.gaps ? ` (${host.gaps} gaps)` : ''}`),
         h('td', { class: 'num' + (host.checksum_errors ? ' bad' : '') }, String(host.checksum_errors)),
         h('td', { class: 'num' + (host.bad_packets ? ' bad' : '') }, String(host.bad_packets)),
         h('td', {}, host.sources.map((s) => `${s.address} (${s.format})`).join(', ')),
         h('td', {}, boots),
-        h('td', { class: 'actions' }, tail, search)));
+        h('td', { class: 'actions' }, tail, search, reboot, incident)));
     }
   }
 }
