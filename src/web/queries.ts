@@ -347,7 +347,7 @@ export class WebQueries {
       where.push('m.id IN (SELECT rowid FROM messages_fts WHERE messages_fts MATCH ?)');
       params.push(f.q);
     }
-    const sql = `SELECT (m.received_at / ?) * ? AS t, m.level AS level, count(*) AS n FROM messages m INDEXED BY messages_received_at
+    const sql = `SELECT (m.received_at / CAST(? AS INTEGER)) * CAST(? AS INTEGER) AS t, m.level AS level, count(*) AS n FROM messages m INDEXED BY messages_received_at
       WHERE ${where.join(' AND ')} GROUP BY t, m.level ORDER BY t`;
     try {
       return this.stmt(sql).all(f.bucketMs, f.bucketMs, ...params) as { t: number; level: number | null; n: number }[];

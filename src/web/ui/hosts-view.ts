@@ -98,10 +98,10 @@ export class HostsView {
       const silent = now - host.last_seen > SILENT_AFTER_MS;
       const crashed = this.crashedNow(host);
       const badges = h('span', { class: 'badges', 'data-role': 'host-status' },
-        crashed ? h('span', { class: 'badge err', title: 'its last incident is a panic in the current boot' }, 'crashed')
+        crashed ? h('a', { class: 'badge err panicked', href: `#incidents/${this.panics.get(host.address)!.panic!.id}`, title: `panicked in its current boot and has not rebooted: ${this.panics.get(host.address)!.panic!.headline}` }, 'crashed')
           : silent ? h('span', { class: 'badge warn', title: new Date(host.last_seen).toISOString() }, `quiet since ${relativeTime(host.last_seen, now).replace(/ ago$/, '')}`)
             : h('span', { class: 'badge ok' }, 'alive'),
-        this.panicBadge(host, now),
+        crashed ? null : this.panicBadge(host, now),
         host.rebooted && h('span', { class: 'badge info' }, 'rebooted'),
         host.lost_records > 0 && h('span', { class: 'badge err' }, 'lost records'),
         host.checksum_errors > 0 && h('span', { class: 'badge err' }, 'checksum errors'));
