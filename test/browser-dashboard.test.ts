@@ -13,16 +13,16 @@ import { resolve } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { loadJsonl } from './helpers/fixtures.js';
 import { browserMissing, launchChromium } from './helpers/requirements.js';
-import { startServe, waitFor, type ServeProcess } from './helpers/serve.js';
+import { freeUdpPort, startServe, waitFor, type ServeProcess } from './helpers/serve.js';
 
 const SHOTS = resolve('docs/screenshots');
 const HOST_A = '127.0.0.1';
 const HOST_B = '127.0.0.2';
 
 /** Sends payloads from `from` (any 127/8 address is local) to the collector, paced in bursts. */
-async function sendFrom(from: string, port: number, payloads: Uint8Array[]): Promise<void> {
+async function sendFrom(from: string, port: number, payloads: Uint8Array[], fromPort = 0): Promise<void> {
   const sock = dgram.createSocket('udp4');
-  await new Promise<void>((res) => sock.bind(0, from, () => res()));
+  await new Promise<void>((res) => sock.bind(fromPort, from, () => res()));
   for (let i = 0; i < payloads.length; i++) {
     await new Promise<void>((res, rej) => sock.send(payloads[i]!, port, '127.0.0.1', (err) => (err ? rej(err) : res())));
     if (i % 100 === 99) await new Promise((r) => setTimeout(r, 1));
@@ -273,12 +273,23 @@ test('keyboard: ? help, / filter, space pause and resume with the waiting count'
   await page.keyboard.press('Space');
   await page.locator('#live-pause[aria-pressed="true"]').waitFor();
   const before = await paneIds(page);
-  await sendFrom(HOST_B, srv!.udpPort, [Buffer.from('6,9000,99000000,-;typed while paused\n')]);
+  // One extended source of host B (its own port) for what follows.
+  const bPort = await freeUdpPort();
+  await sendFrom(HOST_B, srv!.udpPort, [Buffer.from('6,9000,99000000,-;typed while paused\n')], bPort);
   await page.locator('#live-count', { hasText: 'paused · 1 new lines waiting' }).waitFor();
   assert.deepEqual(await paneIds(page), before);
   await page.keyboard.press('Space');
   await page.locator('#panes .line', { hasText: 'typed while paused' }).waitFor();
-  stored += 1;
+
+  // Marks inline: a continuation record (flag c), and the first line of a new boot (seq 9000 again, another text: the store starts boot 2).
+  await sendFrom(HOST_B, srv!.udpPort, [Buffer.from('6,9001,99000100,c;a continuation record\n')], bPort);
+  await page.locator('#panes .line', { hasText: 'a continuation record' }).locator('.mark-c').waitFor();
+  await sendFrom(HOST_B, srv!.udpPort, [Buffer.from('6,9000,1000,-;host B booted again\n')], bPort);
+  const rebooted = page.locator('#panes .line', { hasText: 'host B booted again' });
+  await rebooted.locator('.mark-reboot', { hasText: '↻ boot 2' }).waitFor();
+  assert.match((await rebooted.getAttribute('class')) ?? '', /\breboot\b/);
+  await page.screenshot({ path: resolve(SHOTS, 'live-marks-light.png') });
+  stored += 3;
   assert.deepEqual(problems, []);
   await page.close();
 });
