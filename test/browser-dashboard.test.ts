@@ -290,6 +290,18 @@ test('keyboard: ? help, / filter, space pause and resume with the waiting count'
   assert.match((await rebooted.getAttribute('class')) ?? '', /\breboot\b/);
   await page.screenshot({ path: resolve(SHOTS, 'live-marks-light.png') });
   stored += 3;
+
+  // The theme button overrides the system's light: light, then dark, kept across a reload, then auto.
+  const bg = () => page.evaluate('getComputedStyle(document.body).backgroundColor');
+  assert.equal(await bg(), 'rgb(247, 248, 250)');
+  await page.click('#theme');
+  await page.click('#theme');
+  assert.equal(await bg(), 'rgb(15, 17, 23)');
+  await page.reload();
+  await page.locator('#panes .line').first().waitFor();
+  assert.equal(await bg(), 'rgb(15, 17, 23)');
+  await page.click('#theme');
+  assert.equal(await bg(), 'rgb(247, 248, 250)');
   assert.deepEqual(problems, []);
   await page.close();
 });

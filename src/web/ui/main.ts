@@ -10,6 +10,7 @@ import { mountIncidents } from './incidents.js';
 import { LiveView } from './live-view.js';
 import { ensureSession } from './login.js';
 import { SearchView } from './search-view.js';
+import { installThemeButton } from './theme.js';
 
 /** Views beyond the built-in ones, e.g. the incidents view: { id, label, mount(container) }. */
 interface ExtraView {
@@ -18,6 +19,8 @@ interface ExtraView {
   mount(container: HTMLElement): void;
 }
 const extraViews: ExtraView[] = [{ id: 'incidents', label: 'Incidents', mount: mountIncidents }];
+
+installThemeButton();
 
 // With --auth-token, nothing loads (no API call, no WebSocket) before the login form succeeded.
 await ensureSession();
