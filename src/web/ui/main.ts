@@ -109,6 +109,8 @@ function route(): void {
     return;
   }
   const id = document.getElementById(`view-${view}`) ? view : 'live';
+  // Going to a view (a link, the nav, back) leaves the record that was open.
+  if (drawer.isOpen) drawer.close();
   shownView = id;
   for (const el of document.querySelectorAll<HTMLElement>('.view')) el.hidden = el.id !== `view-${id}`;
   for (const a of nav.querySelectorAll<HTMLAnchorElement>('a')) a.classList.toggle('active', a.dataset.view === id);
