@@ -316,13 +316,20 @@ test('hosts: status, rate, loss; split view of two hosts; histogram range; incid
   assert.equal(await page.locator('#hosts-body tr').count(), 2);
   // The extended capture ends in a panic of its only boot: crashed. The legacy one panicked too.
   await rowA.locator('[data-role="host-status"] .badge', { hasText: 'crashed' }).waitFor();
-  await page.locator('#hosts-body tr', { hasText: HOST_B }).locator('td [data-role="rate"], td[data-role="rate"]').waitFor();
   await page.screenshot({ path: resolve(SHOTS, 'hosts-light.png') });
 
   // Last boot: the boot's first record in context.
   await rowA.getByRole('button', { name: 'Last boot' }).click();
   await page.locator('#context .line.target', { hasText: 'Linux version 6.1.0-56-amd64' }).waitFor();
   await page.keyboard.press('Escape');
+  // Last incident: the host's newest crash report, on its own page.
+  await rowA.getByRole('button', { name: 'Last incident' }).click();
+  const newestIncident = (await api(srv!, `/api/incidents?host=${HOST_A}&limit=1`)).incidents[0];
+  await page.waitForURL(`${srv!.http}/#incidents/${newestIncident.id}`);
+  await page.locator('.incident-console').waitFor();
+  // The record rate: records per minute between two refreshes of the list (every 5 s).
+  await page.goto(`${srv!.http}/#hosts`);
+  await waitFor('a rate', async () => /^\d+(\.\d)?\/min$/.test((await rowA.locator('[data-role="rate"]').textContent()) ?? ''), 15_000);
 
   // Split view: the two hosts side by side, each pane only its host.
   await page.goto(`${srv!.http}/#live?hosts=${HOST_A}&split=${HOST_B}`);
