@@ -281,6 +281,15 @@ test('keyboard: ? help, / filter, space pause and resume with the waiting count'
   await page.keyboard.press('Space');
   await page.locator('#panes .line', { hasText: 'typed while paused' }).waitFor();
 
+  // f stops following where the view is; a new line is then counted, f again follows it.
+  await page.keyboard.press('f');
+  await waitFor('follow off after f', async () => !(await page.isChecked('#live-follow')));
+  await sendFrom(HOST_B, srv!.udpPort, [Buffer.from('6,9002,99000050,-;while not following\n')], bPort);
+  await page.locator('#panes button.new-lines', { hasText: '↓ 1 new line' }).waitFor();
+  await page.keyboard.press('f');
+  await page.locator('#panes button.new-lines').waitFor({ state: 'hidden' });
+  await page.locator('#panes .line', { hasText: 'while not following' }).waitFor();
+
   // Marks inline: a continuation record (flag c), and the first line of a new boot (seq 9000 again, another text: the store starts boot 2).
   await sendFrom(HOST_B, srv!.udpPort, [Buffer.from('6,9001,99000100,c;a continuation record\n')], bPort);
   await page.locator('#panes .line', { hasText: 'a continuation record' }).locator('.mark-c').waitFor();
@@ -289,7 +298,7 @@ test('keyboard: ? help, / filter, space pause and resume with the waiting count'
   await rebooted.locator('.mark-reboot', { hasText: '↻ boot 2' }).waitFor();
   assert.match((await rebooted.getAttribute('class')) ?? '', /\breboot\b/);
   await page.screenshot({ path: resolve(SHOTS, 'live-marks-light.png') });
-  stored += 3;
+  stored += 4;
 
   // The theme button overrides the system's light: light, then dark, kept across a reload, then auto.
   const bg = () => page.evaluate('getComputedStyle(document.body).backgroundColor');

@@ -76,7 +76,7 @@ export class LivePane {
 
   setFollow(on: boolean): void {
     if (on) this.list.follow();
-    else this.list.top();
+    else this.list.unfollow();
   }
 
   top(): void {

@@ -96,6 +96,14 @@ export class VirtualLog<T> {
     this.onChange();
   }
 
+  /** Stops following where the view is (new lines then count below it). */
+  unfollow(): void {
+    if (!this.isFollowing) return;
+    this.isFollowing = false;
+    this.unseen = 0;
+    this.onChange();
+  }
+
   top(): void {
     this.isFollowing = this.items.length * ROW_PX <= this.el.clientHeight;
     this.el.scrollTop = 0;
