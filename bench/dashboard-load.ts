@@ -30,8 +30,8 @@ async function main(): Promise<void> {
     console.log(`database: ${stats.messages.toLocaleString('en-US')} records, ${stats.hosts} hosts`);
     const pages: { name: string; hash: string; ready: string; api: string[] }[] = [
       { name: 'live (all hosts)', hash: '#live', ready: '#panes .line', api: ['/api/messages?limit=200'] },
-      { name: 'live (one host, /regex/)', hash: `#live?hosts=${host}&text=${encodeURIComponent('/eth\\d: link/i')}`, ready: '#panes .line',
-        api: [`/api/messages?limit=200&hosts=${host}&regex=${encodeURIComponent('/eth\\d: link/i')}`] },
+      { name: 'live (one host, /regex/)', hash: `#live?hosts=${host}&text=${encodeURIComponent('/eth\\d: NIC Link is Up \\d+/')}`, ready: '#panes .line',
+        api: [`/api/messages?limit=200&hosts=${host}&regex=${encodeURIComponent('/eth\\d: NIC Link is Up \\d+/')}`] },
       { name: 'search q=segfault + histogram', hash: '#search?q=segfault', ready: '.hist-col', api: ['/api/messages?q=segfault', '/api/histogram?q=segfault'] },
       { name: 'search host + level<=3', hash: `#search?hosts=${host}&level=3`, ready: '#search-results .line',
         api: [`/api/messages?hosts=${host}&level=3`, `/api/histogram?hosts=${host}&level=3`] },

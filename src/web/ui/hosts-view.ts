@@ -7,8 +7,8 @@ import type { IncidentSummary } from './incidents.js';
 const SILENT_AFTER_MS = 5 * 60_000;
 /** A panic older than this, with the host rebooted since, is history rather than status. */
 const PANIC_RECENT_MS = 24 * 3600_000;
-/** Hosts whose last panic is looked up (one indexed query each, only when their last_seen moved). */
-const MAX_PANIC_LOOKUPS = 200;
+/** The newest panics read (one request for every host): a host whose last panic is older than all of them shows none. */
+const PANICS_READ = 1000;
 
 export class HostsView {
   private readonly body = byId('hosts-body');
@@ -61,17 +61,16 @@ export class HostsView {
     return this.hosts;
   }
 
-  /** Each host's newest panic through /api/incidents?host=…&kind=panic&limit=1, again only once it sent more. */
+  /** Each host's newest panic, from one request for the newest panics of all hosts (not one per host). */
   private async lookUpPanics(): Promise<void> {
-    const stale = this.hosts.filter((x) => this.panics.get(x.address)?.lastSeen !== x.last_seen).slice(0, MAX_PANIC_LOOKUPS);
-    await Promise.all(stale.map(async (x) => {
-      try {
-        const { incidents } = await getJson<{ incidents: IncidentSummary[] }>('/api/incidents', { host: x.address, kind: 'panic', limit: 1 });
-        this.panics.set(x.address, { lastSeen: x.last_seen, panic: incidents[0] ?? null });
-      } catch {
-        // incidents not available (older database): no marker
-      }
-    }));
+    try {
+      const { incidents } = await getJson<{ incidents: IncidentSummary[] }>('/api/incidents', { kind: 'panic', limit: PANICS_READ });
+      const newest = new Map<string, IncidentSummary>();
+      for (const i of incidents) if (!newest.has(i.address)) newest.set(i.address, i);
+      for (const x of this.hosts) this.panics.set(x.address, { lastSeen: x.last_seen, panic: newest.get(x.address) ?? null });
+    } catch {
+      // incidents not available (older database): no marker
+    }
   }
 
   /** Its newest panic is in the boot it is in now: the host crashed and has not come back. */

@@ -217,6 +217,6 @@ export function mountIncidents(container: HTMLElement): void {
   clearSignature.addEventListener('click', () => { signature = null; syncSignature(); void loadList(); });
   window.addEventListener('hashchange', onHash);
   window.setInterval(() => { if (visible() && !listView.hidden) void loadList(); }, REFRESH_MS);
-  if (DETAIL_HASH.test(location.hash)) onHash();
-  else void loadList();
+  // Loaded when shown, not at every page load: another view's first paint should not wait for it.
+  onHash();
 }
