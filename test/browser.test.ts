@@ -97,6 +97,7 @@ test('dashboard: live tail, pause, hostile text, search with context, hosts', as
 
     // Two hosts side by side.
     await page.check('#live-split');
+    await page.selectOption('#panes .pane-host', other.replace(/:\d+$/, ''));
     await page.locator('#panes .pane').nth(1).locator('.line', { hasText: 'WARNING: CPU: 1' }).waitFor();
     await page.screenshot({ path: resolve(OUT, 'dashboard-live.png') });
     await page.uncheck('#live-split');

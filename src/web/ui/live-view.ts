@@ -30,6 +30,8 @@ export class LiveView {
     private readonly openContext: (id: number) => void,
     /** Called with the filter whenever it changes, to keep the address (and search) in step. */
     private readonly onFilter: (f: ViewFilter, split: string) => void,
+    /** The known hosts, fetched when the split needs one before the periodic refresh has run. */
+    private readonly loadHosts: () => Promise<string[]>,
   ) {
     this.pauseBtn.addEventListener('click', () => this.togglePause());
     this.followBox.addEventListener('change', () => this.panes.forEach((p) => p.pane.setFollow(this.followBox.checked)));
@@ -42,7 +44,7 @@ export class LiveView {
     this.textInput.addEventListener('keydown', (ev) => {
       if (ev.key === 'Enter') this.readForm();
     });
-    this.splitBox.addEventListener('change', () => this.setSplit(this.splitBox.checked ? (this.hosts.find((x) => !this.filter.hosts.includes(x)) ?? this.hosts[0] ?? '') : ''));
+    this.splitBox.addEventListener('change', () => void this.toggleSplit(this.splitBox.checked));
     byId('live-download').addEventListener('click', () => this.download());
     this.panes.push(this.makePane(null));
   }
@@ -147,6 +149,15 @@ export class LiveView {
     this.container.append(pane.root);
     pane.setPaused(this.paused);
     return { pane, host: hostSel };
+  }
+
+  /** The checkbox: a second pane on a host other than the first pane's, or none. */
+  private async toggleSplit(on: boolean): Promise<void> {
+    if (!on) return this.setSplit('');
+    if (this.hosts.length === 0) this.setHosts(await this.loadHosts());
+    const host = this.hosts.find((x) => !this.filter.hosts.includes(x)) ?? this.hosts[0] ?? '';
+    if (host === '') this.splitBox.checked = false;
+    else this.setSplit(host);
   }
 
   /** Side by side: a second pane on one host, with the shared filter's other parts. */

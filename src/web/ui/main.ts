@@ -64,6 +64,7 @@ const live = new LiveView(
     if (parseHash().view === 'live' || location.hash === '') history.replaceState(null, '', liveHash());
     updateNav();
   },
+  async () => (await hosts.refresh()).map((x) => x.host),
 );
 const search = new SearchView(drawer, (p) => {
   location.hash = `#search?${p}`;
