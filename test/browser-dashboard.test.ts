@@ -336,6 +336,13 @@ test('hosts: status, rate, loss; split view of two hosts; histogram range; incid
   const newestIncident = (await api(srv!, `/api/incidents?host=${HOST_A}&limit=1`)).incidents[0];
   await page.waitForURL(`${srv!.http}/#incidents/${newestIncident.id}`);
   await page.locator('.incident-console').waitFor();
+  // From the report to its records in context.
+  const detail = (await api(srv!, `/api/incidents/${newestIncident.id}`)).incident;
+  await page.getByRole('link', { name: 'Open in context' }).click();
+  await page.locator(`#context .line.target[data-id="${detail.first_message_id}"]`).waitFor();
+  await page.keyboard.press('Escape');
+  await page.waitForURL(`${srv!.http}/#incidents/${newestIncident.id}`);
+  await page.locator('.incident-console').waitFor();
   // The record rate: records per minute between two refreshes of the list (every 5 s).
   await page.goto(`${srv!.http}/#hosts`);
   await waitFor('a rate', async () => /^\d+(\.\d)?\/min$/.test((await rowA.locator('[data-role="rate"]').textContent()) ?? ''), 15_000);

@@ -24,6 +24,8 @@ export class ContextDrawer {
   private lastId: number | null = null;
   private current: number | null = null;
   private loading = false;
+  /** The address of the view under the panel, restored when a `#record/ID` panel closes. */
+  returnTo = '#live';
 
   constructor() {
     byId('context-close').addEventListener('click', () => this.close());
@@ -47,7 +49,7 @@ export class ContextDrawer {
   close(): void {
     this.root.hidden = true;
     this.current = null;
-    if (/^#record\//.test(location.hash)) history.replaceState(null, '', '#live');
+    if (/^#record\//.test(location.hash)) history.replaceState(null, '', this.returnTo);
   }
 
   private n(): number {

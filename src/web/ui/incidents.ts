@@ -201,7 +201,10 @@ export function mountIncidents(container: HTMLElement): void {
     copy.addEventListener('click', () => {
       void navigator.clipboard?.writeText([...i.lines].join('\n')).then(() => { copy.textContent = 'Copied'; }, () => { copy.textContent = 'Copy failed'; });
     });
-    const bar = h('div', { class: 'toolbar' }, backButton(), copy);
+    // The report's first record among the lines around it in its boot (the context panel).
+    const context = i.first_message_id === null ? null
+      : h('a', { href: `#record/${i.first_message_id}`, class: 'button-link', title: 'the records around this report in its boot' }, 'Open in context');
+    const bar = h('div', { class: 'toolbar' }, backButton(), copy, context);
     detailView.append(bar, title, dl, screen);
   }
 

@@ -61,7 +61,10 @@ const live = new LiveView(
   (f, splitHost) => {
     shared = f;
     split = splitHost;
-    if (parseHash().view === 'live' || location.hash === '') history.replaceState(null, '', liveHash());
+    if (parseHash().view === 'live' || location.hash === '') {
+      history.replaceState(null, '', liveHash());
+      drawer.returnTo = liveHash();
+    }
     updateNav();
   },
   async () => (await hosts.refresh()).map((x) => x.host),
@@ -112,6 +115,7 @@ function route(): void {
   const id = document.getElementById(`view-${view}`) ? view : 'live';
   // Going to a view (a link, the nav, back) leaves the record that was open.
   if (drawer.isOpen) drawer.close();
+  drawer.returnTo = location.hash || '#live';
   shownView = id;
   for (const el of document.querySelectorAll<HTMLElement>('.view')) el.hidden = el.id !== `view-${id}`;
   for (const a of nav.querySelectorAll<HTMLAnchorElement>('a')) a.classList.toggle('active', a.dataset.view === id);
