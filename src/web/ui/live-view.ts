@@ -1,7 +1,7 @@
 // The live tail: one pane, or two hosts side by side; one filter (hosts, level, facility, text or
 // /regex/) shared with search and kept in the address; pause, follow, download of what is kept.
 import { byId, h, downloadText } from './dom.js';
-import { EMPTY_FILTER, filterError, filterFromParams, filterToParams, sameFilter, type ViewFilter } from './filter.js';
+import { EMPTY_FILTER, filterError, filterFromParams, sameFilter, type ViewFilter } from './filter.js';
 import { LivePane } from './live-pane.js';
 
 type Entry = { pane: LivePane; host: HTMLSelectElement | null };

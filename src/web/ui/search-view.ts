@@ -2,7 +2,7 @@
 // boot, time and sequence bounds, all in the address (`#search?q=…&text=/…/`); newest first, pages
 // both ways, matches highlighted, a per-minute histogram to drag a time range on.
 import { getJson, type MessagePage } from './api.js';
-import { byId, clear, h } from './dom.js';
+import { byId, clear } from './dom.js';
 import { apiParams, filterError, filterFromParams, filterToParams, highlightRegex, type ViewFilter } from './filter.js';
 import { lineElement } from './format.js';
 import { highlighted, termsRegex } from './highlight.js';
