@@ -157,6 +157,20 @@ test('a /regex/ filter shows exactly the records the API returns for it, highlig
   const marks = await page.locator('#panes .line mark').allTextContents();
   assert.ok(marks.length === expected.length && marks.every((m) => /^kn-burst 0+10\d\/$/.test(m)), 'each line highlights its match');
 
+  // Facility (1, user: the test harness's /dev/kmsg lines) and level from the address: the pane
+  // holds the API's records for that filter (its count), and the lines in view are its newest.
+  await page.goto(`${srv!.http}/#live?hosts=${HOST_A}&facility=1&level=6`);
+  const byFacility = (await api(srv!, `/api/messages?hosts=${HOST_A}&facility=1&level=6&limit=200`)).messages.map((m: any) => m.id).reverse();
+  assert.ok(byFacility.length > 30);
+  await page.locator('#panes .pane-count', { hasText: `${byFacility.length} lines` }).waitFor();
+  await waitFor('the newest of them in view', async () => {
+    const shown = await paneIds(page);
+    return shown.length > 0 && shown.join() === byFacility.slice(-shown.length).join();
+  });
+  assert.equal(await page.inputValue('#live-facility'), '1');
+  await page.goto(`${srv!.http}/#live?text=${encodeURIComponent(regex)}`);
+  await waitFor('the regex filter again', async () => (await paneIds(page)).join() === expected.join());
+
   // The same filter in search: the same records, newest first.
   await page.keyboard.press('Escape');
   await page.keyboard.press('2');
