@@ -178,6 +178,7 @@ test('a /regex/ filter shows exactly the records the API returns for it, highlig
   const shown = await page.locator('#search-results .line').evaluateAll((els: any[]) => els.map((e) => Number(e.dataset.id)));
   assert.deepEqual(shown, [...expected].reverse());
   assert.equal(await page.inputValue('#search-text'), regex);
+  await page.screenshot({ path: resolve(SHOTS, 'search-light.png') });
 
   // An invalid regex is a message, not a crash.
   await page.fill('#search-text', '/kn-(burst/');
@@ -237,7 +238,6 @@ test('the context of a search hit: its neighbours in kernel order, further both 
   await page.goto(`${srv!.http}/#search?q=${encodeURIComponent('"kn-burst 01000"')}&hosts=${HOST_A}`);
   const hit = page.locator('#search-results .line', { hasText: 'kn-burst 01000/02000' }).first();
   await hit.waitFor();
-  await page.screenshot({ path: resolve(SHOTS, 'search-light.png') });
   const hitId = Number(await hit.getAttribute('data-id'));
   await hit.click();
   await page.locator(`#context .line.target[data-id="${hitId}"]`).waitFor();
@@ -400,7 +400,7 @@ test('hosts: status, rate, loss; split view of two hosts; histogram range; incid
   await page.screenshot({ path: resolve(SHOTS, 'incidents-dark.png') });
   for (const [hash, name, ready] of [
     [`#live?hosts=${HOST_A}`, 'live-dark', '#panes .line'],
-    [`#search?q=${encodeURIComponent('"kn-burst 01000"')}`, 'search-dark', '#search-results .line'],
+    [`#search?text=${encodeURIComponent('/kn-burst 0+10[0-9]\\//')}`, 'search-dark', '#search-results .line mark'],
     ['#hosts', 'hosts-dark', '#hosts-body tr'],
   ] as const) {
     await page.goto(`${srv!.http}/${hash}`);
