@@ -399,7 +399,7 @@ export class WebQueries {
     }[];
     return hosts.map((h) => {
       const boots = this.stmt(`SELECT b.id, b.number, b.started_at, b.first_seq, b.reason, b.release,
-          (SELECT count(*) FROM messages m WHERE m.boot_id = b.id) AS messages,
+          b.messages AS messages,
           (SELECT count(*) FROM seq_events e WHERE e.boot_id = b.id AND e.type = 'gap') AS gaps,
           (SELECT COALESCE(sum(e.seq_to - e.seq_from + 1), 0) FROM seq_events e WHERE e.boot_id = b.id AND e.type = 'gap') AS lost
         FROM boots b WHERE b.host_id = ? ORDER BY b.number`).all(h.id) as {
