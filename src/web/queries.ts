@@ -10,6 +10,8 @@ type Db = BetterSqlite3.Database;
 export interface MessageFilters {
   host?: string;
   boot?: number;
+  /** This boot number and later ones (a history that runs on into the live stream without a hole). */
+  boot_from?: number;
   /** At most this severity: level <= N (0 = emerg). */
   level?: number;
   facility?: number;
@@ -161,6 +163,10 @@ export class WebQueries {
     if (f.boot !== undefined) {
       where.push('b.number = ?');
       params.push(f.boot);
+    }
+    if (f.boot_from !== undefined) {
+      where.push('b.number >= ?');
+      params.push(f.boot_from);
     }
     if (f.level !== undefined) {
       where.push(levelSql(f.level));
