@@ -11,6 +11,8 @@ import type { MessageJson } from '../web/types.js';
 import { ConnectError, LiveConnection, type LiveEvent, type LiveSubscription } from './live.js';
 import type { HistoryFilters, HubHttp } from './http.js';
 
+const MAX_BUFFERED = 100_000;
+
 export interface FollowOptions {
   http: HubHttp;
   /** Filters the collector applies to live rows (and history). */
@@ -85,7 +87,10 @@ export class Follower {
           await this.o.deliver(row);
         }
       }
-      this.o.notice(`history: ${n} records up to id ${this.cursor}; ${this.overflowed ? 'over' : ''}${this.bufferedRows()} live records arrived meanwhile`);
+      const meanwhile = this.overflowed ? `over ${this.o.maxBuffered ?? MAX_BUFFERED}` : String(this.bufferedRows());
+      this.o.notice(`history: ${n} records up to id ${this.cursor}; following live (${meanwhile} records arrived meanwhile)`);
+    } else {
+      this.o.notice(`following live after id ${newest}`);
     }
     this.cursor = Math.max(this.cursor, newest);
     if (this.overflowed) {
@@ -140,7 +145,7 @@ export class Follower {
     if (e.type === 'subscribed') return;
     if (this.mode === 'buffering' && e.type === 'messages') {
       if (this.overflowed) return;
-      if (this.bufferedRows() + e.rows.length > (this.o.maxBuffered ?? 100_000)) {
+      if (this.bufferedRows() + e.rows.length > (this.o.maxBuffered ?? MAX_BUFFERED)) {
         this.overflowed = true;
         this.queue = [];
         return;
