@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { loadJsonl } from './helpers/fixtures.js';
 import { freeUdpPort, startServe, tempDir } from './helpers/serve.js';
-import { apiMessages, freeTcpPort, sendFrom, settled, startTail } from './helpers/cli.js';
+import { apiMessages, freeTcpPort, runCli, sendFrom, settled, startTail } from './helpers/cli.js';
 import type { MessageJson } from '../src/web/types.js';
 
 const EXTENDED = loadJsonl('extended.jsonl').map((d) => d.payload);
@@ -136,6 +136,41 @@ test('tail colours like dmesg only when asked (or on a terminal), and never pass
       } finally {
         await tail.stop();
       }
+    }
+  } finally {
+    await srv.stop();
+  }
+});
+
+test('tail --boot N prints that boot and the later ones, then follows; query --boot N only that boot', async () => {
+  const t2 = loadJsonl('legacy.t2-extended.jsonl').map((d) => d.payload);
+  const srv = await startServe();
+  // One source whose sequence numbers fall back (2478 -> 369 -> 0 -> 369) starts boots 2, 3 and 4.
+  const fromPort = await freeUdpPort();
+  try {
+    let sent = 0;
+    for (const capture of [EXTENDED, t2, EXTENDED]) {
+      await sendFrom('127.0.0.1', srv.udpPort, capture, { fromPort });
+      await settled(srv.http, (sent += capture.length));
+    }
+    const tail = startTail(['--server', srv.http, '--host', '127.0.0.1', '--boot', '2', '--json']);
+    try {
+      await tail.waitStderr(/following live/);
+      await sendFrom('127.0.0.1', srv.udpPort, t2.slice(0, 400), { fromPort });
+      await settled(srv.http, sent + 400);
+      const boots = await Promise.all([1, 2, 3, 4].map((boot) => apiMessages(srv.http, { host: '127.0.0.1', boot })));
+      assert.ok(boots.every((b) => b.length > 0), 'four boots');
+      const fromTwo = await apiMessages(srv.http, { host: '127.0.0.1', boot_from: 2 });
+      assert.deepEqual(fromTwo, boots.slice(1).flat(), 'the API: boot_from=2 is boots 2, 3 and 4');
+      const split = Number(/up to id (\d+)/.exec(tail.stderr())![1]);
+      assert.equal(split, boots[2]!.at(-1)!.id, 'history ran through boot 3');
+      await tail.waitLines(fromTwo.length);
+      assert.deepEqual(tail.lines.map((l) => JSON.parse(l)), fromTwo, 'boots 2 and 3 from history, then boot 4 live');
+      const q = await runCli(['query', '--server', srv.http, '--host', '127.0.0.1', '--boot', '2', '--json']);
+      assert.equal(q.code, 0, q.stderr);
+      assert.deepEqual(q.stdout.trimEnd().split('\n').map((l) => JSON.parse(l)), boots[1]);
+    } finally {
+      await tail.stop();
     }
   } finally {
     await srv.stop();

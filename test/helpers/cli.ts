@@ -68,10 +68,10 @@ export function startTail(args: string[], env?: Record<string, string>): TailPro
 }
 
 /** Sends payloads from `bind` (a loopback address: 127.0.0.2 is a second host) to 127.0.0.1:port, paced. */
-export async function sendFrom(bind: string, port: number, payloads: Uint8Array[], opts: { burst?: number; pauseMs?: number } = {}): Promise<void> {
+export async function sendFrom(bind: string, port: number, payloads: Uint8Array[], opts: { burst?: number; pauseMs?: number; fromPort?: number } = {}): Promise<void> {
   const burst = opts.burst ?? 50;
   const sock = dgram.createSocket('udp4');
-  await new Promise<void>((res) => sock.bind(0, bind, () => res()));
+  await new Promise<void>((res) => sock.bind(opts.fromPort ?? 0, bind, () => res()));
   for (let i = 0; i < payloads.length; i++) {
     await new Promise<void>((res, rej) => sock.send(payloads[i]!, port, '127.0.0.1', (e) => (e ? rej(e) : res())));
     if (i % burst === burst - 1) await new Promise((r) => setTimeout(r, opts.pauseMs ?? 2));
