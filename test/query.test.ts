@@ -2,7 +2,7 @@
 // against a real `serve` holding the real 6.1 captures of two hosts.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { loadJsonl, ROOT } from './helpers/fixtures.js';
 import { startServe, type ServeProcess } from './helpers/serve.js';
@@ -11,6 +11,8 @@ import type { MessageJson } from '../src/web/types.js';
 
 const EXTENDED = loadJsonl('extended.jsonl').map((d) => d.payload);
 const T2 = loadJsonl('legacy.t2-extended.jsonl').map((d) => d.payload);
+
+const hasScript = () => spawnSync('script', ['--version'], { stdio: 'ignore' }).status === 0;
 
 const parse = (r: CliResult) => r.stdout.trimEnd().split('\n').filter(Boolean).map((l) => JSON.parse(l) as MessageJson);
 
@@ -79,6 +81,25 @@ describe('query against a serve holding two hosts', () => {
     assert.ok(lines.some((l) => l.includes('ctrl:\\x01\\x07\\x1b[31mred\\x1b[0m')));
     const panic = lines.filter((l) => l.includes('Kernel panic - not syncing: sysrq triggered crash'));
     assert.ok(panic.length >= 1);
+  });
+
+  it('--color auto colours on a terminal (a pty from script(1)) and not with NO_COLOR or --color never', { skip: hasScript() ? false : 'script(1) from util-linux is not installed: no pty to test on' }, async () => {
+    const onPty = async (args: string, env: Record<string, string> = {}) => {
+      const cmd = `"${process.execPath}" "${join(ROOT, 'bin/netconsole-hub')}" query --server ${srv.http} --level 0 ${args}`;
+      const e: NodeJS.ProcessEnv = { ...process.env, TERM: 'xterm', ...env };
+      if (!('NO_COLOR' in env)) delete e.NO_COLOR;
+      const child = spawn('script', ['-qec', cmd, '/dev/null'], { stdio: ['ignore', 'pipe', 'pipe'], env: e });
+      let out = '';
+      child.stdout.on('data', (d) => (out += d));
+      const code = await new Promise<number | null>((res) => child.on('close', res));
+      assert.equal(code, 0, out);
+      return out;
+    };
+    const auto = await onPty('');
+    assert.match(auto, /\x1b\[7;31mkn-basic level=0 short line\x1b\[0m/, 'emerg in reverse red, as dmesg --color');
+    assert.match(auto, /\x1b\[32m\[\s+\d+\.\d{6}\]\x1b\[0m/, 'the time in green');
+    assert.ok(!(await onPty('--color never')).includes('\x1b['));
+    assert.ok(!(await onPty('', { NO_COLOR: '1' })).includes('\x1b['));
   });
 
   it('| head: exits 0 quietly when the reader goes away', async () => {
