@@ -349,6 +349,15 @@ export class WebQueries {
     return rows.map(toMessageJson);
   }
 
+  /** Rows strictly between two ids matching a live filter, oldest first (a hole in what was published). */
+  liveBetween(after: number, before: number, filter: LiveFilter, limit: number): MessageJson[] {
+    const where = ['m.id > ?', 'm.id < ?'];
+    const params: unknown[] = [after, before];
+    liveFilterSql(filter, where, params);
+    const rows = this.stmt(`SELECT ${MESSAGE_COLUMNS} ${MESSAGE_JOINS} WHERE ${where.join(' AND ')} ORDER BY m.id ASC LIMIT ?`).all(...params, limit) as MessageRow[];
+    return rows.map(toMessageJson);
+  }
+
   /**
    * Where a replay from `cursor` should start so that at most `keep` rows are replayed: returns the
    * id to start after and how many matching rows that skips (counted up to `countCap`).
