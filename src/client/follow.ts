@@ -12,6 +12,9 @@ import { ConnectError, LiveConnection, type LiveEvent, type LiveSubscription } f
 import type { HistoryFilters, HubHttp } from './http.js';
 
 const MAX_BUFFERED = 100_000;
+const SUBSCRIBE_TIMEOUT_MS = 15_000;
+/** A connection that ended sooner than this after it opened does not reset the backoff. */
+const STABLE_MS = 10_000;
 
 export interface FollowOptions {
   http: HubHttp;
@@ -72,10 +75,15 @@ export class Follower {
   private async start(): Promise<void> {
     const conn = await this.connectOnce(); // a collector that is down at start is an error, not a retry
     this.attach(conn);
+    this.connectedAt = Date.now();
     this.mode = 'waiting-subscribed';
     const subscribed = this.nextSubscribed();
     conn.subscribe({ filters: this.o.live });
-    await subscribed;
+    let timer: NodeJS.Timeout | undefined;
+    const silent = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`the collector at ${this.o.http.base.href} accepted the live stream but did not answer the subscription within ${SUBSCRIBE_TIMEOUT_MS / 1000} s`)), SUBSCRIBE_TIMEOUT_MS);
+    });
+    await Promise.race([subscribed, silent]).finally(() => clearTimeout(timer));
     const newest = await this.o.http.newestId();
     if (this.o.history !== undefined) {
       let n = 0;
@@ -186,9 +194,13 @@ export class Follower {
     });
   }
 
+  private connectedAt = 0;
+  private lastDelay = 0;
+
   private async reconnect(why: string): Promise<void> {
     const { firstMs, maxMs } = this.o.backoff ?? { firstMs: 500, maxMs: 10_000 };
-    let delay = firstMs;
+    // A collector that keeps accepting and dropping the stream is not hammered twice a second.
+    let delay = Date.now() - this.connectedAt < STABLE_MS ? Math.min(Math.max(this.lastDelay * 2, firstMs), maxMs) : firstMs;
     this.o.notice(`lost the live stream (${why}); reconnecting in ${(delay / 1000).toFixed(1)} s`);
     for (;;) {
       await new Promise((r) => setTimeout(r, delay));
@@ -199,6 +211,8 @@ export class Follower {
         const conn = await LiveConnection.connect(this.o.http);
         if (this.stopped) return conn.close();
         this.attach(conn);
+        this.connectedAt = Date.now();
+        this.lastDelay = delay;
         this.resubscribe(conn);
         this.o.notice(`reconnected to ${this.o.http.base.href}; resuming after id ${this.cursor}`);
         return;
