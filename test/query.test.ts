@@ -121,6 +121,8 @@ describe('query against a serve holding two hosts', () => {
     assertOneLineError(await runCli(['query', '--server', srv.http, '--since', 'tuesday']), /--since must be/);
     assertOneLineError(await runCli(['tail', '--server', srv.http, '--grep', '(']), /--grep is not a valid regular expression/);
     assertOneLineError(await runCli(['query', '--server', 'localhost:8080']), /--server must be an http/);
+    assertOneLineError(await runCli(['query', '--server', srv.http, '--color', 'sometimes']), /--color must be auto, always or never/);
+    assertOneLineError(await runCli(['tail', '--server', srv.http, '--boot', '2']), /--boot needs --host/);
     const fts = await runCli(['query', '--server', srv.http, '--q', '"unbalanced']);
     assertOneLineError(fts, /refused the request \(400\): invalid full-text query/);
     assert.equal(fts.code, 2);

@@ -44,6 +44,17 @@ export class Follower {
   private draining: Promise<void> = Promise.resolve();
   private fail!: (err: Error) => void;
   private stopped = false;
+  private stopResolve: () => void = () => {};
+  /** History is done: a reconnect waits for it, so its replay cannot interleave with history. */
+  private startedResolve!: () => void;
+  private readonly started = new Promise<void>((r) => (this.startedResolve = r));
+  private subscribedOnce = false;
+  private subscribedWaiter: (() => void) | null = null;
+  /** Set once the stream resumes with since_id: its rows go straight to delivery. */
+  private resumed = false;
+  /** When the current connection opened, and the delay before it (for the backoff). */
+  private connectedAt = 0;
+  private lastDelay = 0;
 
   constructor(private readonly o: FollowOptions) {}
 
@@ -58,12 +69,6 @@ export class Follower {
       this.start().catch((err: Error) => this.fail(err));
     });
   }
-
-  private stopResolve: () => void = () => {};
-  /** History is done: a reconnect waits for it, so its replay cannot interleave with history. */
-  private startedResolve!: () => void;
-  private readonly started = new Promise<void>((r) => (this.startedResolve = r));
-  private subscribedOnce = false;
 
   stop(): void {
     if (this.stopped) return;
@@ -123,7 +128,6 @@ export class Follower {
     });
   }
 
-  private subscribedWaiter: (() => void) | null = null;
   private nextSubscribed(): Promise<void> {
     return new Promise((r) => (this.subscribedWaiter = r));
   }
@@ -181,9 +185,6 @@ export class Follower {
     }).catch((err: Error) => this.fail(err));
   }
 
-  /** Set once the stream resumes with since_id: its rows go straight to delivery. */
-  private resumed = false;
-
   private resubscribe(conn: LiveConnection): void {
     this.resumed = true;
     this.queue = [];
@@ -193,9 +194,6 @@ export class Follower {
       conn.subscribe({ filters: this.o.live, since_id: this.cursor });
     });
   }
-
-  private connectedAt = 0;
-  private lastDelay = 0;
 
   private async reconnect(why: string): Promise<void> {
     const { firstMs, maxMs } = this.o.backoff ?? { firstMs: 500, maxMs: 10_000 };

@@ -20,7 +20,6 @@ const paint = (code: string, s: string) => `\x1b[${code}m${s}\x1b[${SGR.reset}m`
  * and bidi overrides are shown as `\xHH`/`\u{…}` so they cannot move the cursor or restyle the
  * terminal. Tabs and newlines stay.
  */
-// eslint-disable-next-line no-control-regex
 const UNSAFE = /[\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/g;
 export function printable(s: string): string {
   return s.replace(UNSAFE, (c) => {
