@@ -125,6 +125,8 @@ export class BatchWriter {
   private duplicates = 0;
   /** Boots this batch started because a host rebooted. */
   private reboots = 0;
+  /** Messages this batch added to (or moved out of) each boot: boots.messages, one update per boot per batch. */
+  private readonly bootCounts = new Map<number, number>();
   /** Incremented by each sweep; entries whose `used` is older were not touched since the previous one. */
   private generation = 0;
   private sweptAt = Date.now();
@@ -179,6 +181,7 @@ export class BatchWriter {
           'RETURNING id, seq, level, facility, ts_usec, text, fields, complete, flags',
       ),
       moveRow: p('UPDATE messages SET boot_id = ? WHERE id = ?'),
+      addBootMessages: p('UPDATE boots SET messages = messages + ? WHERE id = ?'),
       // One duplicate event per seq of a range (the first of the episode's): the look-alike it stood for is a row after all.
       withdrawDuplicates: p(
         "DELETE FROM seq_events WHERE id IN (SELECT min(id) FROM seq_events WHERE source_id = ? AND type = 'duplicate' AND id >= ? AND seq_from BETWEEN ? AND ? GROUP BY seq_from)",
@@ -218,6 +221,7 @@ export class BatchWriter {
       result = this.runBatch.immediate(items, indexNow);
     } catch (err) {
       // The rolled-back transaction may have created hosts/sources/boots we cached: forget them all.
+      this.bootCounts.clear();
       this.forgetCaches();
       throw err;
     }
@@ -354,6 +358,8 @@ export class BatchWriter {
       touchedSources.add(src);
       touchedHosts.add(this.hostsById.get(src.hostId)!);
     }
+    for (const [id, n] of this.bootCounts) if (n !== 0) this.st.addBootMessages.run(n, id);
+    this.bootCounts.clear();
     // last_seen once per batch per host/source rather than once per record.
     for (const s of touchedSources) this.st.touchSource.run(s.lastSeen, s.format, s.id);
     for (const h of touchedHosts) this.st.touchHost.run(h.lastSeen, h.id);
@@ -413,8 +419,13 @@ export class BatchWriter {
     const lookAlikes: number[] = [];
     for (const i of members) {
       const rowId = ep.records[2 * i + 1];
-      if (rowId !== 0) this.st.moveRow.run(nb.id, rowId);
-      else lookAlikes.push(seqs[i]);
+      if (rowId !== 0) {
+        this.st.moveRow.run(nb.id, rowId);
+        this.countInBoot(old.id, -1);
+        this.countInBoot(nb.id, 1);
+      } else {
+        lookAlikes.push(seqs[i]);
+      }
     }
     const previous = (this.st.lastSeqOfBoot.get(old.id, src.id) as { seq: number | null }).seq;
     this.st.insertEvent.run(host.id, src.id, nb.id, 'reboot', r.receivedAt, previous, firstSeq,
@@ -426,6 +437,7 @@ export class BatchWriter {
       const [from, to] = [lookAlikes[i], lookAlikes[j]];
       this.duplicates -= this.st.withdrawDuplicates.run(src.id, ep.firstDuplicateEventId, from, to).changes;
       const copied = this.st.copyToBoot.all(nb.id, r.receivedAt, old.id, src.id, from, to) as CopiedRow[];
+      this.countInBoot(nb.id, copied.length);
       for (const c of copied) rows.push(rowToMessage({ ...c, host: host.name ?? host.address, source: r.source, boot: nb.number, received_at: r.receivedAt }));
       i = j + 1;
     }
@@ -523,6 +535,7 @@ export class BatchWriter {
           r.complete ? 1 : 0, r.format, r.flags ?? '', r.release, r.truncated ? 1 : 0,
         );
     const id = Number(info.lastInsertRowid);
+    this.countInBoot(boot.id, 1);
     return {
       id,
       host: host.name ?? host.address,
@@ -539,6 +552,10 @@ export class BatchWriter {
       truncated: r.truncated === true,
       flags: r.flags ?? '',
     };
+  }
+
+  private countInBoot(bootId: number, n: number): void {
+    this.bootCounts.set(bootId, (this.bootCounts.get(bootId) ?? 0) + n);
   }
 
   private writeEvent(src: SourceState, e: SeqEvent): void {
