@@ -26,7 +26,7 @@ interface RunSpec {
 }
 
 const RUNS: Record<string, RunSpec> = {
-  linux61: { name: 'Linux 6.1, extended + configfs legacy, all scenarios', args: [], userdata: [] },
+  linux61: { name: 'Linux 6.1, extended + configfs legacy, all scenarios and tasks', args: ['--scenario', 'all,tasks'], userdata: [] },
   release612: { name: 'Linux 6.12 --mode release, all scenarios and tasks', args: ['--kernel-pkg', K612, '--mode', 'release', '--scenario', 'all,tasks'], userdata: [] },
   userdata612: {
     name: 'Linux 6.12 legacy + configfs extended target with userdata, all scenarios',
@@ -169,13 +169,17 @@ function assertAllScenarios(s: { extended: Row[]; legacy: Row[] }, name: string)
   assert.ok(ext.some((m) => m.text.startsWith('kn-frag utf8-long ')), `${name}: fragment`);
 }
 
-test('Linux 6.1 under qemu: every record stored as sent, burst and panic', { timeout: 900_000 }, async (t) => {
+test('Linux 6.1 under qemu: every record stored as sent, burst and panic, sysrq t\'s c records one row each', { timeout: 900_000 }, async (t) => {
   const r = await runOrSkip(t, 'linux61');
   if (!r) return;
   const s = compareWithSent(r, RUNS.linux61);
   assertAllScenarios(s, 'linux 6.1');
   assert.ok(s.extended.every((m) => m.truncated === 0 && m.release === null), '6.1 never cuts and has no release prefix');
-  console.log(`linux 6.1: ${s.extended.length} extended records and ${s.legacy.length} legacy lines stored as sent`);
+  // 6.1 sends every line of the scheduler dump as a record with flag c (about 110): each is a row.
+  const c = s.extended.filter((m) => m.flags === 'c');
+  assert.ok(c.length >= 100 && c.some((m) => m.text.startsWith('Sched Debug Version:')), `sysrq t's c records are rows (${c.length})`);
+  assert.ok(!s.extended.some((m) => /<\/TASK>Sched Debug/.test(m.text)), 'no line that never existed');
+  console.log(`linux 6.1: ${s.extended.length} extended records (${c.length} with flag c) and ${s.legacy.length} legacy lines stored as sent`);
   s.db.close();
 });
 
