@@ -110,6 +110,26 @@ function levelSql(level: number): string {
 }
 const SEVERE_LEVEL = 4;
 
+/** The filters on a record's own columns that the history list and the histogram share. */
+function contentFilterSql(f: { level?: number; facility?: number; text?: string; regex?: string }, where: string[], params: unknown[]): void {
+  if (f.level !== undefined) {
+    where.push(levelSql(f.level));
+    params.push(f.level);
+  }
+  if (f.facility !== undefined) {
+    where.push('m.facility = ?');
+    params.push(f.facility);
+  }
+  if (f.text !== undefined) {
+    where.push('instr(lower(m.text), ?) > 0');
+    params.push(lowerAscii(f.text));
+  }
+  if (f.regex !== undefined) {
+    where.push(`${REGEX_FN}(?, m.text)`);
+    params.push(f.regex);
+  }
+}
+
 function liveFilterSql(filter: LiveFilter, where: string[], params: unknown[]): void {
   if (filter.hostIds !== undefined) {
     const ids = filter.hostIds;
@@ -240,14 +260,6 @@ export class WebQueries {
       where.push('b.number >= ?');
       params.push(f.boot_from);
     }
-    if (f.level !== undefined) {
-      where.push(levelSql(f.level));
-      params.push(f.level);
-    }
-    if (f.facility !== undefined) {
-      where.push('m.facility = ?');
-      params.push(f.facility);
-    }
     if (f.since !== undefined) {
       where.push('m.received_at >= ?');
       params.push(f.since);
@@ -256,14 +268,7 @@ export class WebQueries {
       where.push('m.received_at <= ?');
       params.push(f.until);
     }
-    if (f.text !== undefined) {
-      where.push('instr(lower(m.text), ?) > 0');
-      params.push(lowerAscii(f.text));
-    }
-    if (f.regex !== undefined) {
-      where.push(`${REGEX_FN}(?, m.text)`);
-      params.push(f.regex);
-    }
+    contentFilterSql(f, where, params);
     if (f.seq_from !== undefined) {
       where.push('m.seq >= ?');
       params.push(f.seq_from);
@@ -333,22 +338,7 @@ export class WebQueries {
       where.push(`m.host_id IN (${ids.map(() => '?').join(',')})`);
       params.push(...ids);
     }
-    if (f.level !== undefined) {
-      where.push('m.level <= ?');
-      params.push(f.level);
-    }
-    if (f.facility !== undefined) {
-      where.push('m.facility = ?');
-      params.push(f.facility);
-    }
-    if (f.text !== undefined) {
-      where.push('instr(lower(m.text), ?) > 0');
-      params.push(lowerAscii(f.text));
-    }
-    if (f.regex !== undefined) {
-      where.push(`${REGEX_FN}(?, m.text)`);
-      params.push(f.regex);
-    }
+    contentFilterSql(f, where, params);
     if (f.q !== undefined) {
       where.push('m.id IN (SELECT rowid FROM messages_fts WHERE messages_fts MATCH ?)');
       params.push(f.q);
