@@ -91,7 +91,8 @@ function webhookUrl(v: unknown): string | undefined {
 }
 
 function forwardTargets(v: unknown): ForwardTarget[] {
-  return stringList(v).map((u) => {
+  // NCH_FORWARD reaches us as one comma-separated string inside the flag's list.
+  return stringList(v).flatMap((u) => u.split(',')).map((u) => u.trim()).filter(Boolean).map((u) => {
     try {
       return parseForwardUrl(u);
     } catch (err) {
