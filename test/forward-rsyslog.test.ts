@@ -55,13 +55,13 @@ function recordCount(payloads: Buffer[]): number {
   return n;
 }
 
-/** Sends from `from` (a loopback address of its own: another host) to serve, paced like sendDatagrams. */
-async function sendFrom(from: string, port: number, payloads: Buffer[]): Promise<void> {
+/** Sends from `from` (a loopback address of its own: another host) to serve, `burst` datagrams a millisecond. */
+async function sendFrom(from: string, port: number, payloads: Buffer[], burst = 100): Promise<void> {
   const sock = dgram.createSocket('udp4');
   await new Promise<void>((res) => sock.bind(0, from, () => res()));
   for (let i = 0; i < payloads.length; i++) {
     await new Promise<void>((res, rej) => sock.send(payloads[i]!, port, '127.0.0.1', (err) => (err ? rej(err) : res())));
-    if (i % 100 === 99) await new Promise((r) => setTimeout(r, 1));
+    if (i % burst === burst - 1) await new Promise((r) => setTimeout(r, 1));
   }
   await new Promise<void>((res) => sock.close(() => res()));
 }
@@ -222,4 +222,53 @@ test('rsyslog absent at start, queue=1000: the oldest records are dropped and co
   assert.deepEqual(rs.lines().map(received), rows.slice(-1000));
   assert.match(srv.log(), /cannot connect \(ECONNREFUSED\)/);
   assert.match(srv.log(), /queue full \(1000 records\), dropping the oldest/);
+});
+
+test('a frozen rsyslog (SIGSTOP) never slows storage: every record is stored, the forwarder drops the oldest it cannot queue and counts them, and resumes', { timeout: 180_000 }, async (t) => {
+  if (rsyslogMissing(t)) return;
+  const dir = tempDir('nch-rsyslog-');
+  const port = await freeTcpUdpPort();
+  const rs = new Rsyslog(dir, port);
+  await rs.start();
+  // 15 000 records of 1 KB: far more than the socket buffers between the two processes hold
+  // (a few MB), so with rsyslog frozen the forwarder's queue of 200 overflows.
+  const total = 15_000;
+  const payloads = Array.from({ length: total }, (_, i) => Buffer.from(`6,${i},${1_000_000 + i},-;load ${String(i).padStart(5, '0')} ${'x'.repeat(990)}`));
+  const srv = await startServe({ extraArgs: ['--forward', `syslog+tcp://127.0.0.1:${port}?queue=200`] });
+  let droppedTotal = 0;
+  try {
+    await waitFor('the forwarder connected', async () => (await forwardStats(srv)).connected === 1);
+    rs.freeze();
+    // 1 KB datagrams, 10 a millisecond: slow enough for serve's receive buffer to take them all.
+    await sendFrom('127.0.0.1', srv.udpPort, payloads, 10);
+    // Stored in full while the receiver does not read at all.
+    assert.equal((await stored(srv, total)).messages, total);
+    const frozen = await forwardStats(srv);
+    assert.ok(frozen.dropped.queue_full > 0, `nothing dropped: ${JSON.stringify(frozen)}`);
+    assert.equal(frozen.connected, 1, 'a receiver that stops reading is not a lost connection');
+    rs.thaw();
+    const fwd = await waitFor('the queue drained after SIGCONT', async () => {
+      const f = await forwardStats(srv);
+      return f.queue_depth === 0 && f.sent + f.dropped.queue_full === total ? f : undefined;
+    }, 90_000);
+    assert.deepEqual(fwd.dropped, { ...noDrops, queue_full: fwd.dropped.queue_full });
+    droppedTotal = fwd.dropped.queue_full;
+    await waitFor(`rsyslog wrote ${fwd.sent} lines`, () => rs.lines().length >= fwd.sent);
+    t.diagnostic(`stored ${total}; forwarded ${fwd.sent}, dropped ${fwd.dropped.queue_full} (queue_full) while rsyslog was frozen; rsyslog wrote ${rs.lines().length} lines`);
+  } finally {
+    assert.equal(await srv.stop(), 0, srv.log());
+    await rs.stop();
+  }
+  // What arrived is the stored rows in order, each once and unaltered; what is missing is exactly
+  // what was counted as dropped.
+  const rows = new Map(storedRows(srv.db).map((r) => [r.id, r]));
+  const got = rs.lines().map(received);
+  let last = 0;
+  for (const g of got) {
+    assert.ok(g.id > last, `record ${g.id} after ${last}: out of order or twice`);
+    last = g.id;
+    assert.deepEqual(g, rows.get(g.id));
+  }
+  assert.ok(got.length > 0);
+  assert.equal(rows.size - got.length, droppedTotal);
 });

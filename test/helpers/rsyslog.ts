@@ -116,12 +116,17 @@ export class Rsyslog {
     if (!child) return;
     this.child = null;
     if (child.exitCode !== null) return;
+    child.kill('SIGCONT');
     const exited = new Promise<void>((res) => child.once('exit', () => res()));
     child.kill('SIGTERM');
     const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
     await exited;
     clearTimeout(timer);
   }
+
+  /** SIGSTOP / SIGCONT: a receiver that stops reading (its socket stays open) and resumes. */
+  freeze(): void { assert.ok(this.child?.kill('SIGSTOP')); }
+  thaw(): void { assert.ok(this.child?.kill('SIGCONT')); }
 
   lines(): RsyslogLine[] {
     if (!existsSync(this.file)) return [];
