@@ -32,6 +32,9 @@ export interface DestinationOptions {
   maxDelayMs?: number;
 }
 
+/** A connection up this long resets the reconnect backoff. */
+const STABLE_MS = 10_000;
+
 export abstract class Destination {
   protected readonly log: Logger;
   protected connected = false;
@@ -45,6 +48,7 @@ export abstract class Destination {
   private head = 0;
   private attempts = 0;
   private everConnected = false;
+  private connectedAt = 0;
   private retryTimer: NodeJS.Timeout | null = null;
   /** Drops since the last "queue full" line (one line per episode, not per record). */
   private droppedThisEpisode = 0;
@@ -112,6 +116,10 @@ export abstract class Destination {
       out.push(f);
     }
     this.compact();
+    if (this.waiting() === 0 && this.droppedThisEpisode > 0) {
+      this.log.info({ forward: this.target.url, dropped: this.droppedThisEpisode }, `forward ${this.target.url}: caught up; ${this.droppedThisEpisode} records were dropped (queue full) meanwhile`);
+      this.droppedThisEpisode = 0;
+    }
     return out;
   }
 
@@ -129,16 +137,18 @@ export abstract class Destination {
     }
     this.connected = true;
     this.everConnected = true;
-    this.attempts = 0;
-    this.droppedThisEpisode = 0;
+    this.connectedAt = Date.now();
     this.pump();
   }
 
-  /** The connection is gone (or never came): try again after a backoff. `why` is logged once per outage. */
+  /** The connection is gone (or never came): try again after a backoff. Logged when a connection is lost and at an outage's first failed attempt, not at every attempt. */
   protected onDisconnected(why: string): void {
     const wasConnected = this.connected;
     this.connected = false;
     if (this.closing) return;
+    // The backoff starts again only after a connection that held: one the receiver closes at once
+    // (refusing us) is retried ever more slowly, like a refused connect.
+    if (wasConnected && Date.now() - this.connectedAt >= STABLE_MS) this.attempts = 0;
     if (wasConnected) this.log.warn({ forward: this.target.url, reason: why }, `forward ${this.target.url}: connection lost (${why}); records wait in the queue (at most ${this.target.maxQueue}) while it reconnects`);
     else if (this.attempts === 0) this.log.warn({ forward: this.target.url, reason: why }, `forward ${this.target.url}: cannot connect (${why}); retrying with backoff, records wait in the queue (at most ${this.target.maxQueue})`);
     const backoff = Math.min(this.maxDelayMs, this.baseDelayMs * 2 ** Math.min(this.attempts, 20));

@@ -20,14 +20,25 @@ export interface ForwardStats {
 
 export class Forwarding {
   private readonly destinations: Destination[];
+  private readonly logger: Logger;
+  private faultLogged = false;
 
   constructor(targets: readonly ForwardTarget[], opts: DestinationOptions & { logger: Logger }) {
+    this.logger = opts.logger;
     this.destinations = targets.map((t) => (t.transport === 'tcp' ? new TcpDestination(t, opts) : new UdpDestination(t, opts)));
     for (const d of this.destinations) d.start();
   }
 
+  /** Runs on the rows of each committed batch: a fault here must never reach storage. */
   push(rows: readonly StoredMessage[]): void {
-    for (const d of this.destinations) d.push(rows);
+    for (const d of this.destinations) {
+      try {
+        d.push(rows);
+      } catch (err) {
+        if (!this.faultLogged) this.logger.error({ err: (err as Error).message, forward: d.target.url }, `forward ${d.target.url}: ${(err as Error).message} (records not forwarded; storage goes on)`);
+        this.faultLogged = true;
+      }
+    }
   }
 
   stats(): ForwardStats {

@@ -109,7 +109,7 @@ export function formatRfc5424(row: StoredMessage, opts: FormatOptions = {}): For
   const bytes = Buffer.concat(parts);
   return { bytes: max > 0 && bytes.length > max ? bytes.subarray(0, max) : bytes, truncated };
 }
-/** RFC 6587 §3.4.1 octet counting: `MSG-LEN SP SYSLOG-MSG`. */
-export function octetCounted(msg: Buffer): Buffer {
-  return Buffer.concat([Buffer.from(`${msg.length} `), msg]);
+/** RFC 6587 §3.4.1 octet counting: `MSG-LEN SP SYSLOG-MSG`, as the two parts (to concatenate many frames at once). */
+export function octetCounted(msg: Buffer): [Buffer, Buffer] {
+  return [Buffer.from(`${msg.length} `), msg];
 }

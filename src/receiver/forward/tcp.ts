@@ -45,7 +45,7 @@ export class TcpDestination extends Destination {
     while (this.waiting() > 0) {
       const records = this.take(CHUNK_RECORDS, CHUNK_BYTES);
       const n = records.length;
-      const chunk = Buffer.concat(records.map((f) => octetCounted(f.bytes)));
+      const chunk = Buffer.concat(records.flatMap((f) => octetCounted(f.bytes)));
       this.inflight += n;
       const more = s.write(chunk, (err) => {
         this.inflight -= n;
