@@ -3,7 +3,7 @@
 // documents (kern.notice for records without PRI, no BOM by default, truncation at the end of MSG).
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { DEFAULT_PRI, FIELDS_SD_ID, SD_ID, formatRfc5424, octetCounted, priOf, sdName, syslogHostname } from '../src/receiver/forward/rfc5424.js';
+import { DEFAULT_PRI, FIELDS_SD_ID, SD_ID, formatRfc5424, octetCounted, octetCountedText, priOf, rfc5424Text, sdName, syslogHostname } from '../src/receiver/forward/rfc5424.js';
 import { parseForwardUrl } from '../src/receiver/forward/target.js';
 import type { StoredMessage } from '../src/receiver/store/types.js';
 import { parse5424 } from './helpers/rfc5424.js';
@@ -103,6 +103,12 @@ test('octet counting (RFC 6587 §3.4.1): MSG-LEN in octets, SP, the message', ()
   assert.equal(Number(framed.toString('latin1', 0, sp)), msg.length);
   assert.match(framed.toString('latin1', 0, sp), /^[1-9]\d*$/);
   assert.deepEqual(framed.subarray(sp + 1), msg);
+  // The TCP path builds frames as strings: the same octets, the length counted in UTF-8 octets.
+  for (const r of [row({ text: 'grüße ✓ 日本語' }), row({ text: '', fields: { K: 'ü]' } })]) {
+    for (const bom of [false, true]) {
+      assert.deepEqual(Buffer.from(octetCountedText(rfc5424Text(r, bom))), Buffer.concat(octetCounted(formatRfc5424(r, { bom }).bytes)));
+    }
+  }
 });
 
 test('--forward URLs: tcp and udp, IPv6, settings; anything else is a one-line error', () => {

@@ -105,22 +105,27 @@ export abstract class Destination {
     return this.queue.length - this.head;
   }
 
-  /** Takes up to `max` waiting records (at least one while any wait), formatted, until `bytes` octets. */
-  protected take(max: number, bytes: number): Formatted[] {
-    const out: Formatted[] = [];
-    let size = 0;
-    while (this.head < this.queue.length && out.length < max && size < bytes) {
-      const f = formatRfc5424(this.queue[this.head++]!, { bom: this.target.bom, maxBytes: this.target.maxBytes });
-      if (f.truncated) this.truncated++;
-      size += f.bytes.length;
-      out.push(f);
-    }
+  /** The oldest waiting record, taken off the queue (undefined when none waits). */
+  protected next(): StoredMessage | undefined {
+    if (this.head === this.queue.length) return undefined;
+    const row = this.queue[this.head++]!;
+    if (this.head === this.queue.length) this.caughtUp();
+    return row;
+  }
+
+  /** A record's message under this destination's settings (truncation counted). */
+  protected format(row: StoredMessage): Formatted {
+    const f = formatRfc5424(row, { bom: this.target.bom, maxBytes: this.target.maxBytes });
+    if (f.truncated) this.truncated++;
+    return f;
+  }
+
+  private caughtUp(): void {
     this.compact();
-    if (this.waiting() === 0 && this.droppedThisEpisode > 0) {
+    if (this.droppedThisEpisode > 0) {
       this.log.info({ forward: this.target.url, dropped: this.droppedThisEpisode }, `forward ${this.target.url}: caught up; ${this.droppedThisEpisode} records were dropped (queue full) meanwhile`);
       this.droppedThisEpisode = 0;
     }
-    return out;
   }
 
   private compact(): void {

@@ -43,39 +43,53 @@ export function priOf(facility: number | null, level: number | null): number {
 
 /** HOSTNAME = NILVALUE / 1*255PRINTUSASCII. */
 export function syslogHostname(name: string): string {
+  if (name === lastHost) return lastHostname; // rows come in runs of one host
   const s = name.replace(/[^\x21-\x7e]/g, '_').slice(0, 255);
-  return s === '' ? '-' : s;
+  lastHost = name;
+  lastHostname = s === '' ? '-' : s;
+  return lastHostname;
 }
+let lastHost = '';
+let lastHostname = '-';
 
+const SD_NAME = /^[\x21\x23-\x3c\x3e-\x5c\x5e-\x7e]{1,32}$/;
 /** SD-NAME = 1*32PRINTUSASCII except '=', SP, ']', '"'. */
 export function sdName(key: string): string {
+  if (SD_NAME.test(key)) return key;
   const s = key.replace(/[^\x21-\x7e]|[="\]]/g, '_').slice(0, 32);
   return s === '' ? '_' : s;
 }
 
+const NEEDS_ESCAPE = /["\\\]]/;
 /** PARAM-VALUE: UTF-8 with '"', '\' and ']' escaped by a backslash. */
 export function sdValue(value: string): string {
-  return value.replace(/["\\\]]/g, '\\$&');
+  return NEEDS_ESCAPE.test(value) ? value.replace(/["\\\]]/g, '\\$&') : value;
 }
 
 function timestamp(ms: number): string {
   return Number.isFinite(ms) ? new Date(Math.floor(ms)).toISOString() : '-';
 }
 
-function element(id: string, params: [string, string][]): string {
-  let s = `[${id}`;
-  for (const [k, v] of params) s += ` ${sdName(k)}="${sdValue(v)}"`;
-  return s + ']';
-}
-
 /** The structured data of a record: our element, then the fields' (when it has any). */
 export function structuredData(row: StoredMessage): { own: string; fields: string } {
-  const own: [string, string][] = [['id', String(row.id)], ['source', row.source], ['boot', String(row.boot)]];
-  if (row.seq !== null) own.push(['seq', String(row.seq)]);
-  if (row.ts_usec !== null) own.push(['ts_usec', String(row.ts_usec)]);
-  if (row.flags) own.push(['flags', row.flags]);
-  const fields = Object.entries(row.fields ?? {});
-  return { own: element(SD_ID, own), fields: fields.length > 0 ? element(FIELDS_SD_ID, fields) : '' };
+  let own = `[${SD_ID} id="${row.id}" source="${sdValue(row.source)}" boot="${row.boot}"`;
+  if (row.seq !== null) own += ` seq="${row.seq}"`;
+  if (row.ts_usec !== null) own += ` ts_usec="${row.ts_usec}"`;
+  if (row.flags) own += ` flags="${sdValue(row.flags)}"`;
+  let fields = '';
+  for (const k in row.fields) fields += ` ${sdName(k)}="${sdValue(String(row.fields[k]))}"`;
+  return { own: own + ']', fields: fields ? `[${FIELDS_SD_ID}${fields}]` : '' };
+}
+
+function header(row: StoredMessage): string {
+  return `<${priOf(row.facility, row.level)}>1 ${timestamp(row.received_at)} ${syslogHostname(row.host)} kernel - - `;
+}
+
+/** The whole message as a string (no limit): what a transport without one encodes in one go. */
+export function rfc5424Text(row: StoredMessage, bom = false): string {
+  const sd = structuredData(row);
+  const text = bom ? `\ufeff${row.text}` : row.text;
+  return header(row) + sd.own + sd.fields + (text ? ` ${text}` : '');
 }
 
 /**
@@ -84,32 +98,40 @@ export function structuredData(row: StoredMessage): { own: string; fields: strin
  * inside a UTF-8 character, so what remains is still a well-formed message.
  */
 export function formatRfc5424(row: StoredMessage, opts: FormatOptions = {}): Formatted {
-  const head = `<${priOf(row.facility, row.level)}>1 ${timestamp(row.received_at)} ${syslogHostname(row.host)} kernel - - `;
+  const max = opts.maxBytes ?? 0;
+  const whole = Buffer.from(rfc5424Text(row, opts.bom), 'utf8');
+  if (max === 0 || whole.length <= max) return { bytes: whole, truncated: false };
+  const head = header(row);
   const sd = structuredData(row);
   const bom = opts.bom ? BOM : null;
   const msg = Buffer.from(row.text, 'utf8');
-  const max = opts.maxBytes ?? 0;
   // MSG follows a space; an empty text is no MSG at all (unless a BOM is asked for).
   const hasMsg = msg.length > 0 || bom !== null;
   const tailLen = hasMsg ? 1 + (bom?.length ?? 0) + msg.length : 0;
   let prefix = Buffer.from(head + sd.own + sd.fields, 'utf8');
   let truncated = false;
-  if (max > 0 && prefix.length + tailLen > max) {
+  if (prefix.length + tailLen > max) {
     truncated = true;
     if (sd.fields) prefix = Buffer.from(head + sd.own, 'utf8');
   }
   if (!hasMsg) return { bytes: truncated ? prefix.subarray(0, max) : prefix, truncated };
   let body = msg;
-  if (max > 0 && prefix.length + tailLen > max) {
+  if (prefix.length + tailLen > max) {
     let keep = Math.max(0, max - prefix.length - 1 - (bom?.length ?? 0));
     while (keep > 0 && (msg[keep]! & 0xc0) === 0x80) keep--; // not inside a UTF-8 sequence
     body = msg.subarray(0, keep);
   }
   const parts = bom ? [prefix, SPACE, bom, body] : [prefix, SPACE, body];
   const bytes = Buffer.concat(parts);
-  return { bytes: max > 0 && bytes.length > max ? bytes.subarray(0, max) : bytes, truncated };
+  return { bytes: bytes.length > max ? bytes.subarray(0, max) : bytes, truncated };
 }
+
 /** RFC 6587 §3.4.1 octet counting: `MSG-LEN SP SYSLOG-MSG`, as the two parts (to concatenate many frames at once). */
 export function octetCounted(msg: Buffer): [Buffer, Buffer] {
   return [Buffer.from(`${msg.length} `), msg];
+}
+
+/** The same for a message given as a string: MSG-LEN counts its UTF-8 octets. */
+export function octetCountedText(msg: string): string {
+  return `${Buffer.byteLength(msg, 'utf8')} ${msg}`;
 }

@@ -5,9 +5,9 @@
 // not resent and cannot be counted, since syslog over TCP has no acknowledgement (RFC 6587 §4).
 import net from 'node:net';
 import { Destination, errorCode } from './destination.js';
-import { octetCounted } from './rfc5424.js';
+import { octetCounted, octetCountedText, rfc5424Text } from './rfc5424.js';
 
-/** One write() holds at most this many records or (about) octets. */
+/** One write() holds at most this many records or (about) characters or octets. */
 const CHUNK_RECORDS = 512;
 const CHUNK_BYTES = 64 * 1024;
 /** A connection attempt is given up after this long. */
@@ -43,9 +43,22 @@ export class TcpDestination extends Destination {
     const s = this.socket;
     if (!this.connected || !s || !s.writable || s.writableNeedDrain) return;
     while (this.waiting() > 0) {
-      const records = this.take(CHUNK_RECORDS, CHUNK_BYTES);
-      const n = records.length;
-      const chunk = Buffer.concat(records.flatMap((f) => octetCounted(f.bytes)));
+      // Many frames per write; without a size limit they are built as one string and encoded once.
+      let n = 0;
+      let chunk: Buffer;
+      if (this.target.maxBytes === 0) {
+        let text = '';
+        for (let row; n < CHUNK_RECORDS && text.length < CHUNK_BYTES && (row = this.next()); n++) text += octetCountedText(rfc5424Text(row, this.target.bom));
+        chunk = Buffer.from(text, 'utf8');
+      } else {
+        const parts: Buffer[] = [];
+        for (let row, size = 0; n < CHUNK_RECORDS && size < CHUNK_BYTES && (row = this.next()); n++) {
+          const f = this.format(row).bytes;
+          parts.push(...octetCounted(f));
+          size += f.length;
+        }
+        chunk = Buffer.concat(parts);
+      }
       this.inflight += n;
       const more = s.write(chunk, (err) => {
         this.inflight -= n;

@@ -36,9 +36,9 @@ export class UdpDestination extends Destination {
     const s = this.socket;
     if (!this.connected || !s) return;
     while (this.waiting() > 0 && this.inflight < MAX_SENDS_IN_FLIGHT) {
-      const [f] = this.take(1, 1);
+      const f = this.format(this.next()!);
       this.inflight++;
-      s.send(f!.bytes, (err) => {
+      s.send(f.bytes, (err) => {
         this.inflight--;
         if (err) this.dropped.send_error++;
         else this.sent++;
