@@ -11,7 +11,7 @@ import { parse5424 } from './helpers/rfc5424.js';
 function row(over: Partial<StoredMessage> = {}): StoredMessage {
   return {
     id: 42, host: 'guest-1', source: '10.0.0.7:6665', boot: 2, seq: 1234, level: 3, facility: 0, ts_usec: 5_000_001,
-    received_at: Date.UTC(2026, 11, 6, 22, 16, 0, 123) + 0.838, text: 'Oops: general protection fault', fields: {}, complete: true, flags: '-',
+    received_at: Date.UTC(2026, 11, 6, 22, 16, 0, 123) + 0.838, text: 'Oops: general protection fault', fields: {}, complete: true, flags: '-', truncated: false,
     ...over,
   };
 }
@@ -40,6 +40,8 @@ test('PRI: facility * 8 + level; a record without them (legacy) is kern.notice; 
   assert.equal(legacy.pri, 5);
   // Without seq, ts_usec and flags, those params are left out rather than sent empty.
   assert.deepEqual(legacy.sd[0]!.params.map(([k]) => k), ['id', 'source', 'boot']);
+  // A record the kernel cut (6.3+) says so.
+  assert.deepEqual(parse5424(formatRfc5424(row({ truncated: true })).bytes).sd[0]!.params.at(-1), ['truncated', '1']);
 });
 
 test('HOSTNAME: printable US-ASCII only, at most 255, never empty', () => {

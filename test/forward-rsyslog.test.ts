@@ -4,10 +4,12 @@
 // Also rsyslog stopped and started again mid-run, and rsyslog absent with a small queue.
 import assert from 'node:assert/strict';
 import dgram from 'node:dgram';
+import { join } from 'node:path';
 import { test } from 'node:test';
 import Database from 'better-sqlite3';
 import { NetconsoleReceiver } from '../src/netconsole/pipeline.js';
-import { loadJsonl } from './helpers/fixtures.js';
+import { readCaptureFile } from '../src/capture/read.js';
+import { ROOT, loadJsonl } from './helpers/fixtures.js';
 import { parseStructuredData } from './helpers/rfc5424.js';
 import { Rsyslog, freeTcpUdpPort, rsyslogMissing, type RsyslogLine } from './helpers/rsyslog.js';
 import { getJson, startServe, tempDir, waitFor, type ServeProcess } from './helpers/serve.js';
@@ -15,19 +17,19 @@ import { getJson, startServe, tempDir, waitFor, type ServeProcess } from './help
 /** What one record must look like at the receiver, from the database row or from rsyslog's line. */
 interface Seen {
   id: number; pri: number; hostname: string; appName: string; timestampMs: number;
-  source: string; boot: number; seq: number | null; tsUsec: number | null; flags: string; fields: Record<string, string>; text: string;
+  source: string; boot: number; seq: number | null; tsUsec: number | null; flags: string; truncated: boolean; fields: Record<string, string>; text: string;
 }
 
 function storedRows(dbPath: string): Seen[] {
   const db = new Database(dbPath, { readonly: true });
   try {
     const rows = db.prepare(`SELECT m.id, m.pri, coalesce(h.name, h.address) AS host, s.address AS source, b.number AS boot, m.seq,
-        m.ts_usec, m.flags, m.fields, m.text, m.received_at
+        m.ts_usec, m.flags, m.truncated, m.fields, m.text, m.received_at
       FROM messages m JOIN hosts h ON h.id = m.host_id JOIN sources s ON s.id = m.source_id JOIN boots b ON b.id = m.boot_id ORDER BY m.id`).all() as any[];
     return rows.map((r) => ({
       // A record without PRI (legacy netconsole) is sent as kern.notice, as documented.
       id: r.id, pri: r.pri ?? 5, hostname: r.host, appName: 'kernel', timestampMs: r.received_at,
-      source: r.source, boot: r.boot, seq: r.seq, tsUsec: r.ts_usec, flags: r.flags, fields: JSON.parse(r.fields), text: r.text,
+      source: r.source, boot: r.boot, seq: r.seq, tsUsec: r.ts_usec, flags: r.flags, truncated: r.truncated === 1, fields: JSON.parse(r.fields), text: r.text,
     }));
   } finally { db.close(); }
 }
@@ -41,7 +43,7 @@ function received(line: RsyslogLine): Seen {
   return {
     id: Number(own.id), pri: line.pri, hostname: line.hostname, appName: line.appName, timestampMs: Date.parse(line.timestamp),
     source: own.source, boot: Number(own.boot), seq: own.seq === undefined ? null : Number(own.seq),
-    tsUsec: own.ts_usec === undefined ? null : Number(own.ts_usec), flags: own.flags ?? '', fields, text: line.msg,
+    tsUsec: own.ts_usec === undefined ? null : Number(own.ts_usec), flags: own.flags ?? '', truncated: own.truncated === '1', fields, text: line.msg,
   };
 }
 
@@ -95,9 +97,12 @@ test('every stored record reaches rsyslog over TCP and over UDP: what it wrote e
   try {
     // Two hosts, each a boot with two targets (one extended, one legacy): all four captures.
     const captures: [string, string][] = [['127.0.0.1', 'extended.jsonl'], ['127.0.0.1', 'extended.t2-legacy.jsonl'], ['127.0.0.2', 'legacy.jsonl'], ['127.0.0.2', 'legacy.t2-extended.jsonl']];
+    const sends: [string, Buffer[]][] = captures.map(([from, name]) => [from, loadJsonl(name).map((d) => d.payload)]);
+    // And a third host: Linux 6.12's userdata target (fields rack, role, long) with a record the kernel cut.
+    const pcap = join(ROOT, 'test/fixtures/kernel-6.12/userdata.guest-eth0.pcap');
+    sends.push(['127.0.0.3', [...readCaptureFile(pcap)].filter((d) => d.source === '10.0.2.15:6664').map((d) => Buffer.from(d.payload))]);
     let want = 0;
-    for (const [from, name] of captures) {
-      const payloads = loadJsonl(name).map((d) => d.payload);
+    for (const [from, payloads] of sends) {
       want += recordCount(payloads);
       await sendFrom(from, srv.udpPort, payloads);
     }
@@ -145,7 +150,9 @@ test('every stored record reaches rsyslog over TCP and over UDP: what it wrote e
   assert.equal(shortened, truncated);
   // The captures' variety arrived intact: both hosts, legacy (no PRI) and extended, dictionary fields,
   // the boot log's facility 0 and /dev/kmsg's facility 1 and local7, control characters and UTF-8.
-  assert.deepEqual(new Set(rows.map((r) => r.hostname)), new Set(['guest-ext', '127.0.0.2']));
+  assert.deepEqual(new Set(rows.map((r) => r.hostname)), new Set(['guest-ext', '127.0.0.2', '127.0.0.3']));
+  assert.ok(rows.some((r) => r.fields.rack === 'r12' && r.fields.long === 'u'.repeat(150)));
+  assert.ok(rows.some((r) => r.truncated));
   assert.ok(rows.some((r) => r.seq === null && r.pri === 5 && r.flags === ''));
   assert.ok(rows.some((r) => r.fields.SUBSYSTEM === 'pci' && r.fields.DEVICE?.startsWith('+pci:')));
   assert.ok(rows.some((r) => r.pri === 190) && rows.some((r) => r.pri === 0) && rows.some((r) => r.pri === 14));

@@ -10,7 +10,7 @@
 // - Structured data under our own SD-IDs in the private `name@enterprise` form; 32473 is the
 //   enterprise number IANA reserves for documentation and examples (RFC 5612), not one assigned to
 //   this project. `netconsole@32473` holds id, source, boot, seq, ts_usec, flags (null or empty
-//   ones are left out); the record's fields (dictionary, userdata) go in an element of their own,
+//   ones are left out) and truncated="1" for a record the kernel cut; the record's fields (dictionary, userdata) go in an element of their own,
 //   `netconsole-fields@32473`, so a field can never collide with those names.
 // - MSG: the text as UTF-8 without a BOM by default (MSG-ANY): receivers such as rsyslog keep a
 //   BOM as part of the text. `bom` adds it (MSG-UTF8). Control characters are sent as they are.
@@ -76,6 +76,7 @@ export function structuredData(row: StoredMessage): { own: string; fields: strin
   if (row.seq !== null) own += ` seq="${row.seq}"`;
   if (row.ts_usec !== null) own += ` ts_usec="${row.ts_usec}"`;
   if (row.flags) own += ` flags="${sdValue(row.flags)}"`;
+  if (row.truncated) own += ' truncated="1"';
   let fields = '';
   for (const k in row.fields) fields += ` ${sdName(k)}="${sdValue(String(row.fields[k]))}"`;
   return { own: own + ']', fields: fields ? `[${FIELDS_SD_ID}${fields}]` : '' };
