@@ -8,6 +8,8 @@ import { parseAllowList } from '../receiver/admission.js';
 import { Collector } from '../receiver/collector.js';
 import { IncidentWatch } from '../receiver/incident-watch.js';
 import { parseWebhookUrl } from '../receiver/webhook.js';
+import { Forwarding } from '../receiver/forward/forwarding.js';
+import { parseForwardUrl, type ForwardTarget } from '../receiver/forward/target.js';
 import { parseEndpoint, formatEndpoint, type Endpoint } from '../receiver/endpoint.js';
 import { startWebServer } from '../web/server.js';
 import type { UdpReaderKind } from '../receiver/udp-listener.js';
@@ -33,10 +35,12 @@ export interface ServeSettings {
   maxFragmentBytes?: number;
   /** Plain UDP reader: auto (batched recvmmsg when built, else dgram), recvmmsg, or dgram. */
   udpReader: UdpReaderKind;
+  /** Syslog destinations every stored record is forwarded to (RFC 5424). */
+  forward: ForwardTarget[];
 }
 
 /** Config-file keys (JSON object) and the flag each one mirrors. */
-const CONFIG_KEYS = ['udp', 'http', 'db', 'capture', 'retainDays', 'maxDbMb', 'logLevel', 'hostNames', 'reverseDns', 'allow', 'limitDatagrams', 'limitBytes', 'authToken', 'authTokenFile', 'webhook', 'maxSources', 'maxFragmentBytes', 'udpReader'] as const;
+const CONFIG_KEYS = ['udp', 'http', 'db', 'capture', 'retainDays', 'maxDbMb', 'logLevel', 'hostNames', 'reverseDns', 'allow', 'limitDatagrams', 'limitBytes', 'authToken', 'authTokenFile', 'webhook', 'maxSources', 'maxFragmentBytes', 'udpReader', 'forward'] as const;
 type ConfigKey = (typeof CONFIG_KEYS)[number];
 
 export const DEFAULTS = {
@@ -84,6 +88,17 @@ function webhookUrl(v: unknown): string | undefined {
   } catch (err) {
     throw new UsageError(`--webhook: ${(err as Error).message}`);
   }
+}
+
+function forwardTargets(v: unknown): ForwardTarget[] {
+  // NCH_FORWARD reaches us as one comma-separated string inside the flag's list.
+  return stringList(v).flatMap((u) => u.split(',')).map((u) => u.trim()).filter(Boolean).map((u) => {
+    try {
+      return parseForwardUrl(u);
+    } catch (err) {
+      throw new UsageError(`--forward ${(err as Error).message}`);
+    }
+  });
 }
 
 function stringList(v: unknown): string[] {
@@ -173,6 +188,7 @@ export function resolveSettings(cmd: Command): ServeSettings {
     maxSources: positiveNumber(pick('maxSources'), '--max-sources'),
     maxFragmentBytes: positiveNumber(pick('maxFragmentBytes'), '--max-fragment-bytes'),
     udpReader,
+    forward: forwardTargets(pick('forward', [])),
   };
 }
 
@@ -198,6 +214,7 @@ export function registerServe(program: Command): void {
     .addOption(new Option('--max-sources <n>', 'sources tracked at once; the least recently active is flushed and forgotten beyond it (default 131072)').env('NCH_MAX_SOURCES'))
     .addOption(new Option('--max-fragment-bytes <n>', 'in-flight ncfrag bytes per source; the oldest set is stored as partial beyond it (default 262144)').env('NCH_MAX_FRAGMENT_BYTES'))
     .addOption(new Option('--webhook <url>', 'POST a JSON body to this URL for each new crash incident (retried with backoff)').env('NCH_WEBHOOK'))
+    .addOption(new Option('--forward <url...>', 'forward every stored record as RFC 5424 syslog to syslog+tcp://HOST:PORT (octet-counted, RFC 6587) or syslog+udp://HOST:PORT, repeatable; settings in the query: queue=N records waiting at most (default 10000, the oldest is dropped beyond it), max=N octets per message (UDP default 2048, longer ones truncated), bom=1 (UTF-8 BOM before MSG)').env('NCH_FORWARD'))
     .addOption(new Option('--config <file>', 'JSON config file with keys ' + CONFIG_KEYS.join(', ') + ' (flags and env override it)').env('NCH_CONFIG'))
     .addHelpText('after', '\nPrecedence: flags > environment (NCH_*) > config file > defaults.')
     .action(async (_opts: unknown, cmd: Command) => {
@@ -209,11 +226,16 @@ export function registerServe(program: Command): void {
 export async function runServe(s: ServeSettings): Promise<void> {
   const logger = pino({ level: s.logLevel, base: undefined });
   const udp = await withIpv6Fallback(s.udp, logger);
+  const forwarding = s.forward.length > 0 ? new Forwarding(s.forward, { logger }) : null;
   const collector = await Collector.start({
     dbPath: s.db, udp, logger, retention: { retainDays: s.retainDays, maxDbMb: s.maxDbMb },
     hostNames: s.hostNames, reverseDns: s.reverseDns, allow: s.allow, capture: s.capture,
     limits: { datagramsPerSec: s.limitDatagrams, bytesPerSec: s.limitBytes },
     maxSources: s.maxSources, maxFragmentBytes: s.maxFragmentBytes, udpReader: s.udpReader,
+    ...(forwarding ? { onRows: (rows) => forwarding.push(rows) } : {}),
+  }).catch(async (err: unknown) => {
+    await forwarding?.close(0);
+    throw err;
   });
   const incidents = new IncidentWatch({ live: collector.live, logger, webhook: s.webhook, dashboardUrl: `http://${formatEndpoint(s.http)}` });
   collector.onIncidents = (notices) => incidents.handle(notices);
@@ -221,7 +243,7 @@ export async function runServe(s: ServeSettings): Promise<void> {
   try {
     web = await startWebServer({
       host: s.http.host, port: s.http.port, dbPath: s.db, live: collector.live, logger, authToken: s.authToken,
-      stats: () => collector.stats(),
+      stats: () => (forwarding ? { ...collector.stats(), forward: forwarding.stats() } : collector.stats()),
       udp: () => collector.udpEndpoints,
       health: () => {
         const problems: string[] = [];
@@ -235,6 +257,7 @@ export async function runServe(s: ServeSettings): Promise<void> {
   } catch (err) {
     await collector.stop();
     await incidents.close();
+    await forwarding?.close(0);
     const e = err as NodeJS.ErrnoException;
     if (e.code === 'EADDRINUSE') throw new UsageError(`HTTP ${formatEndpoint(s.http)} is already in use: pick another with --http HOST:PORT`);
     throw err;
@@ -255,7 +278,9 @@ export async function runServe(s: ServeSettings): Promise<void> {
   await web.close();
   await collector.stop();
   await incidents.close();
-  logger.info(collector.stats(), 'stopped');
+  // The last batches' rows are queued by now: a connected destination gets 2 s to take them.
+  await forwarding?.close(2000);
+  logger.info(forwarding ? { ...collector.stats(), forward: forwarding.stats() } : collector.stats(), 'stopped');
   logger.flush?.();
 }
 

@@ -4,7 +4,8 @@
 //   checksums first) → onDatagramFrom →
 //   allow-list, per-source limits and counters → rx.push → Sink.record/event → writer.enqueue
 //   … the storage worker commits a batch and runs incident detection on it → writer 'stored' rows
-//   (only while a live client watches) → live.publish; 'incidents' → onIncidents
+//   (only while a live client watches or --forward is on) → live.publish and onRows (forwarding);
+//   'incidents' → onIncidents
 // The core never sees a clock: `now` is read here, once per datagram, and by the poll timer.
 import { promises as dns } from 'node:dns';
 import { isIPv6 } from 'node:net';
@@ -14,7 +15,7 @@ import { NetconsoleReceiver } from '../netconsole/pipeline.js';
 import { DEFAULT_FRAGMENT_LIMITS } from '../netconsole/reassembly.js';
 import type { LogRecord, SeqEvent, Sink } from '../netconsole/types.js';
 import { StorageWriter } from './store/writer.js';
-import type { RetentionOptions } from './store/types.js';
+import type { RetentionOptions, StoredMessage } from './store/types.js';
 import type { IncidentNotice } from './store/write-protocol.js';
 import { isAllowed, parseAllowList, SourceBucket, type SourceLimits } from './admission.js';
 import { sourceName, type Endpoint, formatEndpoint } from './endpoint.js';
@@ -62,6 +63,8 @@ export interface CollectorOptions {
   countersIntervalMs?: number;
   /** Plain UDP reader: batched recvmmsg when built (`auto`, the default), or node's dgram. */
   udpReader?: UdpReaderKind;
+  /** Gets the rows of every committed batch, whether or not a live client watches (--forward). */
+  onRows?: (rows: readonly StoredMessage[]) => void;
 }
 
 export class Collector {
@@ -117,10 +120,15 @@ export class Collector {
         writer.event(e);
       },
     };
-    // Rows come back from the storage worker only while a live client watches.
-    writer.setEmitRows(false);
-    this.live.onClientCountChange = (n) => writer.setEmitRows(n > 0);
-    writer.on('stored', (rows) => this.live.publish(rows));
+    // Rows come back from the storage worker only while someone needs them: a live client, or
+    // forwarding (onRows), which needs every row.
+    const forwarding = opts.onRows !== undefined;
+    writer.setEmitRows(forwarding);
+    this.live.onClientCountChange = (n) => writer.setEmitRows(forwarding || n > 0);
+    writer.on('stored', (rows) => {
+      this.live.publish(rows);
+      opts.onRows?.(rows);
+    });
     writer.on('incidents', (notices) => this.onIncidents?.(notices));
     // One line when storage starts failing and one when it recovers (checked with the counters), not one per batch.
     writer.on('write-error', (message) => {

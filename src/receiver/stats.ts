@@ -1,5 +1,7 @@
 // What the running receiver counts, as /api/stats and /metrics read it on each request (owned
 // here, on the receiver side; the web only reads it).
+import type { ForwardStats } from './forward/forwarding.js';
+
 /** Runtime counters of the running receiver, read by /api/stats and /metrics on each request. */
 export interface ReceiverStats {
   datagrams: number;
@@ -19,5 +21,7 @@ export interface ReceiverStats {
   sources: number;
   /** Receive buffer the kernel granted per UDP socket (0 when unknown). */
   udp_receive_buffer_bytes: number;
-  [extra: string]: number | Record<string, number>;
+  /** Syslog forwarding (`--forward`), when configured. */
+  forward?: ForwardStats;
+  [extra: string]: number | Record<string, number> | ForwardStats | undefined;
 }

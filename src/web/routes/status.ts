@@ -4,6 +4,7 @@ import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
 import type { LiveHub } from '../live.js';
 import type { WebQueries } from '../queries.js';
 import type { HealthReport, ReceiverStats } from '../types.js';
+import { registerForwardMetrics } from './forward-metrics.js';
 
 /** A counter whose value is read from the receiver's own totals at scrape time. */
 function mirroredCounter(registry: Registry, name: string, help: string, read: () => number): void {
@@ -55,6 +56,7 @@ export function buildMetrics(stats: () => ReceiverStats, live: LiveHub): { regis
   mirroredGauge(registry, 'netconsole_sources', 'Sources currently tracked', () => s().sources);
   mirroredGauge(registry, 'netconsole_udp_receive_buffer_bytes', 'Receive buffer granted by the kernel per UDP socket', () => s().udp_receive_buffer_bytes);
   mirroredGauge(registry, 'netconsole_websocket_clients', 'Connected live-stream WebSocket clients', () => live.clientCount);
+  registerForwardMetrics(registry, () => s().forward);
   return { registry, refresh: () => { snapshot = stats(); } };
 }
 
@@ -89,6 +91,8 @@ export function registerStatusRoutes(
       reassembly_timeouts: run.reassembly_timeouts,
       udp_receive_buffer_bytes: run.udp_receive_buffer_bytes,
       websocket_clients: live.clientCount,
+      // Syslog forwarding (--forward): sent, dropped by reason, queue depth, connected; and per destination.
+      ...(run.forward ? { forward: run.forward } : {}),
       // Per-source totals kept in the database across restarts.
       stored_totals: stored,
       receiver: run,
