@@ -91,8 +91,7 @@ function webhookUrl(v: unknown): string | undefined {
 }
 
 function forwardTargets(v: unknown): ForwardTarget[] {
-  // NCH_FORWARD reaches us as one comma-separated string inside the flag's list.
-  return stringList(v).flatMap((u) => u.split(',')).map((u) => u.trim()).filter(Boolean).map((u) => {
+  return stringList(v).map((u) => {
     try {
       return parseForwardUrl(u);
     } catch (err) {
@@ -101,10 +100,14 @@ function forwardTargets(v: unknown): ForwardTarget[] {
   });
 }
 
+/**
+ * A repeatable setting: a list, or a comma-separated string. A list's items are split on commas
+ * too: a repeatable flag read from the environment (NCH_UDP=a,b) reaches us as one string in a list.
+ */
 function stringList(v: unknown): string[] {
-  if (typeof v === 'string') return v.split(',').map((x) => x.trim()).filter(Boolean);
-  if (Array.isArray(v)) return v.map(String);
-  throw new UsageError(`expected a list, not ${JSON.stringify(v)}`);
+  if (typeof v === 'string') v = [v];
+  if (!Array.isArray(v)) throw new UsageError(`expected a list, not ${JSON.stringify(v)}`);
+  return v.flatMap((x) => String(x).split(',')).map((x) => x.trim()).filter(Boolean);
 }
 
 /** `--host-name ADDR=NAME` (repeatable) over the config file's `hostNames` object. */
@@ -161,9 +164,8 @@ export function resolveSettings(cmd: Command): ServeSettings {
   const fromCli = (k: string) => ['cli', 'env'].includes(cmd.getOptionValueSource(k) ?? '') ? o[k] : undefined;
   const file = o.config ? readConfigFile(o.config) : {};
   const pick = <T>(k: ConfigKey, def?: T): unknown => fromCli(k) ?? file[k] ?? def;
-  let udp = pick('udp', DEFAULTS.udp);
-  if (typeof udp === 'string') udp = udp.split(',').map((s) => s.trim()).filter(Boolean);
-  if (!Array.isArray(udp) || udp.length === 0) throw new UsageError('udp must be a list of HOST:PORT');
+  const udp = stringList(pick('udp', DEFAULTS.udp));
+  if (udp.length === 0) throw new UsageError('udp must be a list of HOST:PORT');
   const allow = stringList(pick('allow', []));
   parseAllowList(allow); // refuse a bad CIDR before anything starts
   const capture = String(pick('capture', DEFAULTS.capture));
