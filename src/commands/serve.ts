@@ -5,7 +5,7 @@ import { Command, Option } from 'commander';
 import pino from 'pino';
 import { UsageError } from '../errors.js';
 import { parseAllowList } from '../receiver/admission.js';
-import { Collector } from '../receiver/collector.js';
+import { Collector, DEFAULT_SPOOL_MAX_MB } from '../receiver/collector.js';
 import { IncidentWatch } from '../receiver/incident-watch.js';
 import { parseWebhookUrl } from '../receiver/webhook.js';
 import { parseEndpoint, formatEndpoint, type Endpoint } from '../receiver/endpoint.js';
@@ -33,10 +33,12 @@ export interface ServeSettings {
   maxFragmentBytes?: number;
   /** Plain UDP reader: auto (batched recvmmsg when built, else dgram), recvmmsg, or dgram. */
   udpReader: UdpReaderKind;
+  /** Disk spool bound, MiB (0: no spool, what the storage queue cannot hold is dropped and counted). */
+  spoolMaxMb: number;
 }
 
 /** Config-file keys (JSON object) and the flag each one mirrors. */
-const CONFIG_KEYS = ['udp', 'http', 'db', 'capture', 'retainDays', 'maxDbMb', 'logLevel', 'hostNames', 'reverseDns', 'allow', 'limitDatagrams', 'limitBytes', 'authToken', 'authTokenFile', 'webhook', 'maxSources', 'maxFragmentBytes', 'udpReader'] as const;
+const CONFIG_KEYS = ['udp', 'http', 'db', 'capture', 'retainDays', 'maxDbMb', 'logLevel', 'hostNames', 'reverseDns', 'allow', 'limitDatagrams', 'limitBytes', 'authToken', 'authTokenFile', 'webhook', 'maxSources', 'maxFragmentBytes', 'udpReader', 'spoolMaxMb'] as const;
 type ConfigKey = (typeof CONFIG_KEYS)[number];
 
 export const DEFAULTS = {
@@ -74,6 +76,13 @@ function positiveNumber(v: unknown, what: string): number | undefined {
   if (v === undefined) return undefined;
   const n = Number(v);
   if (!Number.isFinite(n) || n <= 0) throw new UsageError(`${what} must be a positive number, not '${v}'`);
+  return n;
+}
+
+function nonNegativeNumber(v: unknown, what: string): number | undefined {
+  if (v === undefined) return undefined;
+  const n = Number(v);
+  if (v === '' || !Number.isFinite(n) || n < 0) throw new UsageError(`${what} must be a number >= 0, not '${v}'`);
   return n;
 }
 
@@ -173,6 +182,7 @@ export function resolveSettings(cmd: Command): ServeSettings {
     maxSources: positiveNumber(pick('maxSources'), '--max-sources'),
     maxFragmentBytes: positiveNumber(pick('maxFragmentBytes'), '--max-fragment-bytes'),
     udpReader,
+    spoolMaxMb: nonNegativeNumber(pick('spoolMaxMb'), '--spool-max-mb') ?? DEFAULT_SPOOL_MAX_MB,
   };
 }
 
@@ -187,6 +197,7 @@ export function registerServe(program: Command): void {
     .addOption(new Option('--udp-reader <kind>', 'how plain UDP is read: auto (batched recvmmsg when its addon is built, else dgram; the default), recvmmsg (fail without it) or dgram (node\'s sockets)').env('NCH_UDP_READER'))
     .addOption(new Option('--retain-days <n>', 'delete messages older than this many days').env('NCH_RETAIN_DAYS'))
     .addOption(new Option('--max-db-mb <n>', 'delete the oldest messages to keep the database under this size').env('NCH_MAX_DB_MB'))
+    .addOption(new Option('--spool-max-mb <n>', `when storage falls behind, keep up to this many MiB of records in a disk spool beside the database (never more than half the free space) instead of dropping them; 0: drop and count (default ${DEFAULT_SPOOL_MAX_MB})`).env('NCH_SPOOL_MAX_MB'))
     .addOption(new Option('--log-level <level>', 'pino log level: fatal, error, warn, info, debug (default info)').env('NCH_LOG_LEVEL'))
     .addOption(new Option('--host-name <addr=name...>', 'show the host at ADDR as NAME, repeatable').env('NCH_HOST_NAMES'))
     .addOption(new Option('--reverse-dns', 'name hosts by reverse DNS (looked up once per host, in the background)').env('NCH_REVERSE_DNS'))
@@ -214,6 +225,11 @@ export async function runServe(s: ServeSettings): Promise<void> {
     hostNames: s.hostNames, reverseDns: s.reverseDns, allow: s.allow, capture: s.capture,
     limits: { datagramsPerSec: s.limitDatagrams, bytesPerSec: s.limitBytes },
     maxSources: s.maxSources, maxFragmentBytes: s.maxFragmentBytes, udpReader: s.udpReader,
+    spoolMaxMb: s.spoolMaxMb,
+    // Test hooks (test/spool-serve.test.ts): a small queue bound, a storage worker that stalls or is slow.
+    maxQueue: process.env.NCH_TEST_MAX_QUEUE ? Number(process.env.NCH_TEST_MAX_QUEUE) : undefined,
+    pauseFile: process.env.NCH_TEST_PAUSE_FILE || undefined,
+    slowBatchMs: process.env.NCH_TEST_SLOW_BATCH_MS ? Number(process.env.NCH_TEST_SLOW_BATCH_MS) : undefined,
   });
   const incidents = new IncidentWatch({ live: collector.live, logger, webhook: s.webhook, dashboardUrl: `http://${formatEndpoint(s.http)}` });
   collector.onIncidents = (notices) => incidents.handle(notices);

@@ -1,0 +1,205 @@
+// Issue 17: the disk spool behind the storage writer, through a real `serve`. A test hook stalls
+// the storage worker (NCH_TEST_PAUSE_FILE: batches wait while the file exists) and a small queue
+// bound (NCH_TEST_MAX_QUEUE) makes a bounded load overflow it; what overflows must wait on disk and
+// be stored afterwards, in order, once each: after the worker resumes, after SIGTERM and a restart,
+// after kill -9 and a restart (also with the last spool file cut in the middle of a batch), and
+// with a spool that fills up (counted as dropped, serve alive, database intact).
+import assert from 'node:assert/strict';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { mkdirSync, readdirSync, statSync, truncateSync, unlinkSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import Database from 'better-sqlite3';
+import { getJson, mustRun, sendDatagrams, startServe, tempDir, waitFor, type ServeProcess } from './helpers/serve.js';
+
+const QUEUE = 2000;
+
+function records(from: number, n: number, tag: string): Buffer[] {
+  return Array.from({ length: n }, (_, i) => Buffer.from(`6,${from + i},${(from + i) * 1000},-;${tag} record ${from + i} ${'p'.repeat(40)}\n`));
+}
+
+/** The stored seqs of one tag, in storage (id) order. */
+function storedSeqs(dbPath: string, tag: string): number[] {
+  const db = new Database(dbPath, { readonly: true });
+  try {
+    return (db.prepare('SELECT seq FROM messages WHERE text LIKE ? ORDER BY id').all(`${tag} record %`) as { seq: number }[]).map((r) => r.seq);
+  } finally {
+    db.close();
+  }
+}
+
+function range(from: number, n: number): number[] {
+  return Array.from({ length: n }, (_, i) => from + i);
+}
+
+function segments(dbPath: string): string[] {
+  try {
+    return readdirSync(`${dbPath}-spool`).filter((n) => n.endsWith('.seg')).sort();
+  } catch {
+    return [];
+  }
+}
+
+function integrityOk(dbPath: string): void {
+  const db = new Database(dbPath, { readonly: true });
+  assert.equal(db.pragma('integrity_check', { simple: true }), 'ok');
+  db.close();
+}
+
+/** A serve whose worker is stalled, fed `n` records: QUEUE of them wait in memory, the rest in the spool. */
+async function overflow(dir: string, n: number, tag: string, extraArgs: string[] = [], db = join(dir, 'hub.db')): Promise<{ srv: ServeProcess; pause: string; stats: any }> {
+  const pause = join(dir, 'pause');
+  writeFileSync(pause, '');
+  const srv = await startServe({ db, extraArgs, env: { NCH_TEST_MAX_QUEUE: String(QUEUE), NCH_TEST_PAUSE_FILE: pause } });
+  await sendDatagrams(srv.udpPort, records(0, n, tag));
+  // Every record reached the writer, and the spool's tail is on disk.
+  const stats = await waitFor('records received and spooled', async () => {
+    const s = await getJson(`${srv.http}/api/stats`);
+    return s.records === n && s.spool.spooled + s.dropped.spool_full === n - QUEUE ? s : undefined;
+  });
+  return { srv, pause, stats };
+}
+
+test('spool round trip: a stalled writer overflows into the spool, everything is stored afterwards in order, once', { timeout: 120_000 }, async (t) => {
+  const dir = tempDir('nch-spool-');
+  const n = 12_000;
+  const { srv, pause, stats } = await overflow(dir, n, 'roundtrip');
+  t.after(() => srv.stop('SIGKILL'));
+  assert.equal(stats.dropped.queue_full, 0, 'nothing dropped at the queue bound');
+  assert.equal(stats.queue_depth, QUEUE);
+  assert.equal(stats.spool.records, n - QUEUE, 'the rest waits in the spool');
+  assert.equal(stats.lag_records, n);
+  assert.ok(stats.spool.bytes > 0 && stats.spool.oldest_age_ms >= 0);
+  assert.ok(segments(srv.db).length > 0, 'segment files beside the database');
+  assert.match(srv.log(), /records now wait in the disk spool/);
+  const metrics = await (await fetch(`${srv.http}/metrics`)).text();
+  assert.match(metrics, new RegExp(`^netconsole_spool_records ${n - QUEUE}$`, 'm'));
+  assert.match(metrics, /^netconsole_spool_bytes [1-9]\d*$/m);
+
+  unlinkSync(pause);
+  const after = await waitFor('all stored', async () => {
+    const s = await getJson(`${srv.http}/api/stats`);
+    return s.messages === n && s.spool.records === 0 ? s : undefined;
+  });
+  assert.equal(after.spool.replayed, n - QUEUE);
+  assert.equal(after.lag_records, 0);
+  // New traffic after the catch-up goes straight to the queue, behind everything else.
+  await sendDatagrams(srv.udpPort, records(n, 100, 'roundtrip'));
+  await waitFor('the later records', async () => (await getJson(`${srv.http}/api/messages?q=roundtrip&limit=1`)).messages[0]?.seq === n + 99);
+  assert.equal(await srv.stop(), 0);
+  assert.deepEqual(storedSeqs(srv.db, 'roundtrip'), range(0, n + 100), 'every record once, in arrival order');
+  assert.deepEqual(segments(srv.db), [], 'a drained spool leaves no segment behind');
+});
+
+test('SIGTERM with a non-empty spool keeps it; the next start stores it before new traffic', { timeout: 120_000 }, async (t) => {
+  const dir = tempDir('nch-spool-term-');
+  const n = 9_000;
+  const { srv, pause } = await overflow(dir, n, 'termkeep');
+  t.after(() => srv.stop('SIGKILL'));
+  const stopped = srv.stop('SIGTERM');
+  // The worker resumes only once the stop has begun: the queue is flushed, the spool is kept.
+  await new Promise((r) => setTimeout(r, 300));
+  unlinkSync(pause);
+  assert.equal(await stopped, 0);
+  assert.match(srv.log(), new RegExp(`spool: ${n - QUEUE} records kept on disk`));
+  assert.deepEqual(storedSeqs(srv.db, 'termkeep'), range(0, QUEUE), 'the queue was flushed');
+
+  const again = await startServe({ db: srv.db });
+  t.after(() => again.stop('SIGKILL'));
+  assert.match(again.log(), new RegExp(`replaying ${n - QUEUE} records`));
+  await sendDatagrams(again.udpPort, records(n, 50, 'termkeep'));
+  await waitFor('spool and new records stored', async () => (await getJson(`${again.http}/api/stats`)).messages === n + 50);
+  assert.equal(await again.stop(), 0);
+  assert.deepEqual(storedSeqs(srv.db, 'termkeep'), range(0, n + 50), 'the spool first, then new traffic, each once');
+});
+
+test('kill -9 with a non-empty spool: the restart stores every spooled record once', { timeout: 120_000 }, async (t) => {
+  const dir = tempDir('nch-spool-kill-');
+  const n = 12_000;
+  const { srv } = await overflow(dir, n, 'killnine');
+  t.after(() => srv.stop('SIGKILL'));
+  await srv.stop('SIGKILL');
+  assert.deepEqual(storedSeqs(srv.db, 'killnine'), [], 'the stalled worker committed nothing');
+
+  // A slow worker, killed again in the middle of the replay: some spooled batches are committed,
+  // their segment file is still there (it holds the rest), and the third start must skip them.
+  const again = await startServe({ db: srv.db, env: { NCH_TEST_SLOW_BATCH_MS: '400' } });
+  t.after(() => again.stop('SIGKILL'));
+  assert.match(again.log(), new RegExp(`replaying ${n - QUEUE} records`));
+  const mid = await waitFor('part of the spool stored', async () => {
+    const s = await getJson(`${again.http}/api/stats`);
+    return s.spool.replayed > 0 && s.spool.records > 0 ? s : undefined;
+  });
+  await again.stop('SIGKILL');
+  assert.ok(segments(srv.db).length > 0, 'the segment outlived the partial replay');
+  const third = await startServe({ db: srv.db });
+  t.after(() => third.stop('SIGKILL'));
+  assert.match(third.log(), /replaying \d+ records/);
+  await waitFor('the rest stored', async () => (await getJson(`${third.http}/api/stats`)).spool.records === 0);
+  assert.equal(await third.stop(), 0);
+  assert.ok(mid.spool.replayed < n - QUEUE);
+  // The in-memory queue (the first QUEUE records) died with the process; the spool did not, and
+  // what the second run committed of it is not stored again.
+  assert.deepEqual(storedSeqs(srv.db, 'killnine'), range(QUEUE, n - QUEUE));
+  integrityOk(srv.db);
+});
+
+test('kill -9, then the last spool file is cut in the middle of a batch: reported, skipped, the rest stored', { timeout: 120_000 }, async (t) => {
+  const dir = tempDir('nch-spool-cut-');
+  const n = 14_000;
+  const { srv } = await overflow(dir, n, 'cutfile');
+  t.after(() => srv.stop('SIGKILL'));
+  await srv.stop('SIGKILL');
+  const segs = segments(srv.db);
+  assert.ok(segs.length > 0);
+  const last = join(`${srv.db}-spool`, segs[segs.length - 1]!);
+  truncateSync(last, statSync(last).size - 123);
+
+  const again = await startServe({ db: srv.db });
+  t.after(() => again.stop('SIGKILL'));
+  assert.match(again.log(), /spool: corrupt batch in .*cut short in its payload; skipped/);
+  const s = await waitFor('the rest stored', async () => {
+    const x = await getJson(`${again.http}/api/stats`);
+    return x.spool.records === 0 && x.messages > 0 ? x : undefined;
+  });
+  assert.equal(s.spool.corrupt_batches, 1);
+  const lost = s.dropped.spool_corrupt;
+  assert.ok(lost > 0 && lost < n - QUEUE, `the cut batch's records are counted (${lost})`);
+  assert.equal(await again.stop(), 0);
+  // Only the last batch was cut: everything before it is stored, in order, once.
+  assert.deepEqual(storedSeqs(srv.db, 'cutfile'), range(QUEUE, n - QUEUE - lost));
+  integrityOk(srv.db);
+});
+
+test('spool full (--spool-max-mb 1 on a small tmpfs): drops counted by reason, serve alive, database intact', { timeout: 120_000 }, async (t) => {
+  if (process.getuid?.() !== 0) {
+    if (mustRun('NCH_REQUIRE_ROOT')) assert.fail('NCH_REQUIRE_ROOT=1 but not root (needed to mount a small tmpfs)');
+    t.skip('not root: cannot mount a small tmpfs');
+    return;
+  }
+  const dir = tempDir('nch-spool-full-');
+  const mnt = join(dir, 'fs');
+  mkdirSync(mnt);
+  execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=8m', 'tmpfs', mnt]);
+  t.after(() => spawnSync('umount', ['-l', mnt]));
+  const n = 30_000;
+  const { srv, pause, stats } = await overflow(dir, n, 'spoolfull', ['--spool-max-mb', '1'], join(mnt, 'hub.db'));
+  t.after(() => srv.stop('SIGKILL'));
+  assert.ok(stats.spool.max_bytes <= 1024 * 1024);
+  assert.ok(stats.spool.bytes <= 1024 * 1024, `the spool stays within its bound (${stats.spool.bytes} bytes)`);
+  const full = stats.dropped.spool_full;
+  assert.ok(full > 0, 'past the bound, records are dropped and counted as spool_full');
+  assert.equal(stats.dropped.queue_full, 0);
+  assert.equal((await fetch(`${srv.http}/healthz`)).status, 200, 'serve is alive');
+
+  unlinkSync(pause);
+  await waitFor('what fitted is stored', async () => (await getJson(`${srv.http}/api/stats`)).messages === n - full);
+  const metrics = await (await fetch(`${srv.http}/metrics`)).text();
+  assert.match(metrics, new RegExp(`^netconsole_dropped_total\\{reason="spool_full"\\} ${full}$`, 'm'));
+  assert.equal(await srv.stop(), 0);
+  integrityOk(srv.db);
+  const seqs = storedSeqs(srv.db, 'spoolfull');
+  assert.equal(seqs.length, n - full);
+  assert.equal(new Set(seqs).size, seqs.length, 'none twice');
+  assert.deepEqual(seqs, [...seqs].sort((a, b) => a - b), 'in arrival order');
+});
