@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import Database from 'better-sqlite3';
 import { getJson, mustRun, sendDatagrams, startServe, tempDir, waitFor, type ServeProcess } from './helpers/serve.js';
+import { settingsFromArgv } from '../src/commands/serve.js';
 
 const QUEUE = 2000;
 
@@ -202,4 +203,40 @@ test('spool full (--spool-max-mb 1 on a small tmpfs): drops counted by reason, s
   assert.equal(seqs.length, n - full);
   assert.equal(new Set(seqs).size, seqs.length, 'none twice');
   assert.deepEqual(seqs, [...seqs].sort((a, b) => a - b), 'in arrival order');
+});
+
+test('--spool-max-mb: 1024 by default, 0 allowed, from flag, environment or config file; negative refused', () => {
+  assert.equal(settingsFromArgv([]).spoolMaxMb, 1024);
+  assert.equal(settingsFromArgv(['--spool-max-mb', '0']).spoolMaxMb, 0);
+  const cfg = join(tempDir(), 'c.json');
+  writeFileSync(cfg, JSON.stringify({ spoolMaxMb: 64 }));
+  assert.equal(settingsFromArgv(['--config', cfg]).spoolMaxMb, 64);
+  process.env.NCH_SPOOL_MAX_MB = '32';
+  try {
+    assert.equal(settingsFromArgv(['--config', cfg]).spoolMaxMb, 32);
+  } finally {
+    delete process.env.NCH_SPOOL_MAX_MB;
+  }
+  assert.throws(() => settingsFromArgv(['--spool-max-mb', '-1']), /--spool-max-mb must be a number >= 0/);
+});
+
+test('--spool-max-mb 0 keeps dropping at the queue bound, counted as queue_full', { timeout: 60_000 }, async (t) => {
+  const dir = tempDir('nch-spool-off-');
+  const pause = join(dir, 'pause');
+  writeFileSync(pause, '');
+  const srv = await startServe({ db: join(dir, 'hub.db'), extraArgs: ['--spool-max-mb', '0'], env: { NCH_TEST_MAX_QUEUE: String(QUEUE), NCH_TEST_PAUSE_FILE: pause } });
+  t.after(() => srv.stop('SIGKILL'));
+  const n = 5_000;
+  await sendDatagrams(srv.udpPort, records(0, n, 'nospool'));
+  const s = await waitFor('records received', async () => {
+    const x = await getJson(`${srv.http}/api/stats`);
+    return x.records === n ? x : undefined;
+  });
+  assert.equal(s.dropped.queue_full, n - QUEUE);
+  assert.equal(s.spool.records, 0);
+  unlinkSync(pause);
+  await waitFor('the queue stored', async () => (await getJson(`${srv.http}/api/stats`)).messages === QUEUE);
+  assert.equal(await srv.stop(), 0);
+  assert.deepEqual(segments(srv.db), []);
+  assert.deepEqual(storedSeqs(srv.db, 'nospool'), range(0, QUEUE));
 });
