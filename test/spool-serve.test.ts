@@ -240,3 +240,39 @@ test('--spool-max-mb 0 keeps dropping at the queue bound, counted as queue_full'
   assert.deepEqual(segments(srv.db), []);
   assert.deepEqual(storedSeqs(srv.db, 'nospool'), range(0, QUEUE));
 });
+
+test('a spooled batch that cannot be committed (disk full) stays in the spool and is stored once space returns', { timeout: 180_000 }, async (t) => {
+  if (process.getuid?.() !== 0) {
+    if (mustRun('NCH_REQUIRE_ROOT')) assert.fail('NCH_REQUIRE_ROOT=1 but not root (needed to mount a small tmpfs)');
+    t.skip('not root: cannot mount a small tmpfs');
+    return;
+  }
+  const dir = tempDir('nch-spool-retry-');
+  const mnt = join(dir, 'fs');
+  mkdirSync(mnt);
+  execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=24m', 'tmpfs', mnt]);
+  t.after(() => spawnSync('umount', ['-l', mnt]));
+  const n = 12_000;
+  const { srv, pause } = await overflow(dir, n, 'retryfull', [], join(mnt, 'hub.db'));
+  t.after(() => srv.stop('SIGKILL'));
+  // The database's disk fills while the worker is stalled; then it resumes.
+  const filler = join(mnt, 'filler');
+  spawnSync('dd', ['if=/dev/zero', `of=${filler}`, 'bs=64k'], { stdio: 'ignore' });
+  unlinkSync(pause);
+  await waitFor('writes failing', async () => (await getJson(`${srv.http}/api/stats`)).dropped.write_error > 0);
+  await new Promise((r) => setTimeout(r, 1000));
+  const during = await getJson(`${srv.http}/api/stats`);
+  assert.ok(during.dropped.write_error <= QUEUE, `only the in-memory queue's batches are dropped (${during.dropped.write_error})`);
+  assert.ok(during.spool.records > 0, 'the spooled records wait');
+  unlinkSync(filler);
+  const after = await waitFor('the spool stored', async () => {
+    const s = await getJson(`${srv.http}/api/stats`);
+    return s.spool.records === 0 && s.lag_records === 0 ? s : undefined;
+  });
+  assert.equal(await srv.stop(), 0);
+  const seqs = storedSeqs(srv.db, 'retryfull');
+  assert.equal(seqs.length, n - after.dropped.write_error);
+  assert.equal(new Set(seqs).size, seqs.length, 'none twice');
+  for (const seq of range(QUEUE, n - QUEUE)) assert.ok(seqs.includes(seq), `spooled record ${seq} stored`);
+  integrityOk(srv.db);
+});

@@ -164,7 +164,8 @@ export class BatchWriter {
       setFtsProgressTo: p('UPDATE fts_progress SET indexed_through = ? WHERE id = 1'),
       countAfter: p('SELECT count(*) AS n FROM messages WHERE id > ?'),
       spoolMark: p('SELECT committed_through AS through FROM spool_progress WHERE id = 1'),
-      setSpoolMark: p('UPDATE spool_progress SET committed_through = ? WHERE id = 1'),
+      // max(): a batch retried after a failure may be older than one committed meanwhile.
+      setSpoolMark: p('UPDATE spool_progress SET committed_through = max(committed_through, ?) WHERE id = 1'),
       insertEvent: p('INSERT INTO seq_events (host_id, source_id, boot_id, type, at, seq_from, seq_to, detail) VALUES (?, ?, ?, ?, ?, ?, ?, ?)'),
       // Replay or reboot (writeRechecked): the stored rows of one seq, the old boot's last seq, and
       // what a reboot takes along from the old boot.

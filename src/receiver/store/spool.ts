@@ -61,8 +61,8 @@ interface FrameInfo {
   records: number;
   items: number;
   firstAt: number;
-  /** Skipped (corrupt): done without the store. */
-  skipped?: boolean;
+  /** Committed by the store, or skipped as corrupt. */
+  done?: boolean;
 }
 
 interface Segment {
@@ -100,7 +100,7 @@ function bytesOf(a: ArrayBufferView): Uint8Array {
 
 export class Spool {
   private readonly frames: FrameInfo[] = [];
-  /** frames[0 .. head) are committed; frames[head .. readAt) were handed out and await commit. */
+  /** frames[0 .. head) are done; frames[head .. readAt) were handed out (some may be done already). */
   private head = 0;
   private readAt = 0;
   private readonly segments: Segment[] = [];
@@ -343,17 +343,25 @@ export class Spool {
 
   /**
    * The next frame to hand to the store, read and verified; null when all were handed out. A frame
-   * whose checksum fails is counted, reported and skipped (and treated as committed).
+   * whose checksum fails is counted, reported and skipped.
    */
   next(): SpoolBatch | null {
     while (this.readAt < this.frames.length) {
       const f = this.frames[this.readAt++]!;
+      if (f.done) continue; // (handed out again after a rewind, committed meanwhile)
       const payload = this.readPayload(f);
       if (payload) return { batchNo: f.batchNo, batch: payload, items: f.items, records: f.records };
-      f.skipped = true;
-      this.committed(this.committedThrough);
+      f.done = true;
+      this.advance();
     }
     return null;
+  }
+
+  /** The store could not commit a batch handed out: hand it out again (and what follows it) next. */
+  rewind(): void {
+    let i = this.head;
+    while (i < this.readAt && this.frames[i]!.done) i++;
+    this.readAt = i;
   }
 
   private readPayload(f: FrameInfo): EncodedBatch | null {
@@ -392,10 +400,21 @@ export class Spool {
     }
   }
 
-  /** The store committed every batch up to `batchNo`: forget those frames, delete finished segments. */
+  /** The store committed batch `batchNo`: forget the frames done from the front, delete finished segments. */
   committed(batchNo: number): void {
     if (batchNo > this.committedThrough) this.committedThrough = batchNo;
-    while (this.head < this.readAt && (this.frames[this.head]!.skipped || this.frames[this.head]!.batchNo <= this.committedThrough)) {
+    for (let i = this.head; i < this.readAt; i++) {
+      const f = this.frames[i]!;
+      if (f.batchNo === batchNo) {
+        f.done = true;
+        break;
+      }
+    }
+    this.advance();
+  }
+
+  private advance(): void {
+    while (this.head < this.readAt && this.frames[this.head]!.done) {
       const f = this.frames[this.head++]!;
       this.records -= f.items;
     }

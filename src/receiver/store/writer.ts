@@ -73,6 +73,8 @@ const RATE_WINDOW_MS = 100;
 const SPOOL_IN_FLIGHT = 3;
 /** The spool's unwritten tail goes to disk at least this often (bounding what a crash loses of it). */
 const SPOOL_TAIL_MS = 50;
+/** A spooled batch that failed to commit is tried again after this long. */
+const SPOOL_RETRY_MS = 250;
 /** The drain rate in stats is measured over about this long. */
 const DRAIN_WINDOW_MS = 5000;
 const SEQ_EVENT_TYPES = new Set(['gap', 'duplicate', 'reorder', 'reboot']);
@@ -157,6 +159,7 @@ export class StorageWriter extends EventEmitter implements Sink {
   /** Items for the spool not yet written to it (at most batchSize). */
   private spoolTail: StoreItem[] = [];
   private spoolTimer: NodeJS.Timeout | null = null;
+  private spoolRetry: NodeJS.Timeout | null = null;
   /** Batches in flight that came from the spool: batch id -> spool batch number. */
   private readonly spoolBatches = new Map<number, number>();
   /** Items written to the spool, and items read back from it and committed, since start. */
@@ -333,7 +336,7 @@ export class StorageWriter extends EventEmitter implements Sink {
    */
   private drain(): void {
     const spool = this.spool;
-    if (!spool || !this.spooling || this.closing || this.failed || this.pendingBounded > 0) return;
+    if (!spool || !this.spooling || this.spoolRetry || this.closing || this.failed || this.pendingBounded > 0) return;
     while (this.inFlight.size < SPOOL_IN_FLIGHT) {
       const f = spool.next();
       this.reportCorrupt();
@@ -356,6 +359,25 @@ export class StorageWriter extends EventEmitter implements Sink {
     this.emit('spool-state', 'drained');
     for (const w of this.drainWaiters) w.resolve();
     this.drainWaiters = [];
+  }
+
+  /**
+   * A spooled batch failed to commit (disk full, the database busy): it is handed out again, with
+   * what follows it, after SPOOL_RETRY_MS, rather than dropped; until then nothing more is read.
+   * (Batches already in flight behind it may commit first: order suffers only in this case.)
+   */
+  private retrySpoolLater(): void {
+    this.spool?.rewind();
+    if (!this.spooling) {
+      // The spool had been read out: new items queue behind the retry again.
+      this.spooling = true;
+      this.emit('spool-state', 'spooling');
+    }
+    if (this.spoolRetry) return;
+    this.spoolRetry = setTimeout(() => {
+      this.spoolRetry = null;
+      this.drain();
+    }, SPOOL_RETRY_MS);
   }
 
   /** Corrupt frames the spool skipped: counted as dropped (spool_corrupt) and reported once each. */
@@ -411,6 +433,8 @@ export class StorageWriter extends EventEmitter implements Sink {
           this.timer = null;
           if (this.spoolTimer) clearTimeout(this.spoolTimer);
           this.spoolTimer = null;
+          if (this.spoolRetry) clearTimeout(this.spoolRetry);
+          this.spoolRetry = null;
           this.reportCorrupt();
           const kept = this.spool?.stats().records ?? 0;
           this.spool?.close();
@@ -535,8 +559,11 @@ export class StorageWriter extends EventEmitter implements Sink {
         break;
       case 'batch-failed': {
         const bounded = this.inFlight.get(msg.id) ?? 0;
-        this.settle(msg.id);
-        this.drop('write_error', bounded);
+        const fromSpool = this.spoolBatches.has(msg.id);
+        if (fromSpool) this.retrySpoolLater();
+        this.settle(msg.id, !fromSpool);
+        // A spooled batch is not lost: it stays in the spool and is tried again.
+        if (!fromSpool) this.drop('write_error', bounded);
         this.failing = msg.message;
         if (this.listenerCount('write-error') > 0) this.emit('write-error', msg.message);
         break;
@@ -553,14 +580,13 @@ export class StorageWriter extends EventEmitter implements Sink {
     }
   }
 
-  private settle(id: number): void {
+  private settle(id: number, committed = true): void {
     this.inFlightBounded -= this.inFlight.get(id) ?? 0;
     this.inFlight.delete(id);
     const batchNo = this.spoolBatches.get(id);
     if (batchNo !== undefined) {
-      // Answered (committed, or failed and counted as write_error): the spool may forget it.
       this.spoolBatches.delete(id);
-      this.spool?.committed(batchNo);
+      if (committed) this.spool?.committed(batchNo);
     }
     this.ackedBatchId = Math.max(this.ackedBatchId, id);
     this.flushWaiters = this.flushWaiters.filter((w) => {
@@ -583,6 +609,8 @@ export class StorageWriter extends EventEmitter implements Sink {
     this.spoolTail = [];
     if (this.spoolTimer) clearTimeout(this.spoolTimer);
     this.spoolTimer = null;
+    if (this.spoolRetry) clearTimeout(this.spoolRetry);
+    this.spoolRetry = null;
     for (const w of this.drainWaiters) w.reject(this.failed);
     this.drainWaiters = [];
     this.pending = [];
