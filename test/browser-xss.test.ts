@@ -118,8 +118,9 @@ test('hostile text in every view runs nothing: kernel text, host name, fields, i
     await live.waitFor();
     assert.equal(await live.locator('.c-text').textContent(), LIVE);
     assert.equal(await live.locator('.c-host').textContent(), HOST_NAME);
-    // The host selectors list the hostile name as an option's text.
-    await page.waitForFunction(`[...document.querySelectorAll('select.pane-host option')].some((o) => o.textContent === ${JSON.stringify(HOST_NAME)})`);
+    // The hosts filter's suggestions hold the hostile name as an attribute value, not markup.
+    await waitFor('the host name among the suggestions', async () =>
+      (await page.locator('#known-hosts option').evaluateAll((os: any[]) => os.map((o) => o.getAttribute('value')))).includes(HOST_NAME));
     await page.screenshot({ path: resolve(OUT, 'xss-live.png') });
 
     // Search: every hostile line found and shown as text; the context panel shows the fields as text.

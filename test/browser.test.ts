@@ -8,7 +8,7 @@ import { resolve } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { browserMissing, launchChromium } from './helpers/requirements.js';
 import { startWorld, record, T0, type World } from './web-world.js';
-import { sendDatagrams, startServe } from './helpers/serve.js';
+import { sendDatagrams, startServe, waitFor } from './helpers/serve.js';
 
 const OUT = resolve('test-output');
 const XSS = '<img src=x onerror="window.__pwned=1"> <script>window.__pwned=2</script> usb 1-1: evil name';
@@ -86,15 +86,18 @@ test('dashboard: live tail, pause, hostile text, search with context, hosts', as
     await page.keyboard.press('Space');
     await page.locator('#panes .line', { hasText: 'arrived while paused' }).waitFor();
 
-    // Regex filter on the tail.
+    // Regex filter on the tail (`/…/`; a bare text is a substring): history and live refiltered.
     await page.keyboard.press('/');
-    await page.keyboard.type('hello|evil');
-    // (Browser-side code as strings: this file is compiled without the DOM types.)
-    await page.waitForFunction("[...document.querySelectorAll('#panes .line')].filter((l) => !l.hidden).length === 2");
+    await page.keyboard.type('/hello|evil/');
+    await page.keyboard.press('Enter');
+    await waitFor('exactly the two matching lines', async () => (await page.locator('#panes .line').count()) === 2);
     await page.fill('#live-regex', '');
+    await page.press('#live-regex', 'Enter');
+    await page.locator('#panes .line', { hasText: 'filler line 39 ' }).waitFor();
 
     // Two hosts side by side.
     await page.check('#live-split');
+    await page.selectOption('#panes .pane-host', other.replace(/:\d+$/, ''));
     await page.locator('#panes .pane').nth(1).locator('.line', { hasText: 'WARNING: CPU: 1' }).waitFor();
     await page.screenshot({ path: resolve(OUT, 'dashboard-live.png') });
     await page.uncheck('#live-split');

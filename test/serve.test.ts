@@ -91,8 +91,9 @@ test('bad input: random bytes, absurd ncfrag, 64 KiB datagrams, fragment flood: 
     await sendDatagrams(srv.udpPort, junk);
     const stats = await waitFor('flood processed', async () => {
       const s = await getJson(`${srv.http}/api/stats`);
-      return s.datagrams >= 300 + junk.length ? s : undefined;
+      return s.datagrams + s.dropped.oversized >= 300 + junk.length ? s : undefined;
     });
+    assert.equal(stats.dropped.oversized, 2, 'the two 60+ KB datagrams dropped as oversized');
     assert.ok(stats.bad_packets >= 3, 'absurd ncfrag values counted');
     assert.ok(stats.dropped.fragment_evictions > 0, 'never-completing fragments evicted and counted');
     const health = await fetch(`${srv.http}/healthz`);

@@ -11,7 +11,7 @@ import Database from 'better-sqlite3';
 import { pino } from 'pino';
 import { Collector } from '../src/receiver/collector.js';
 import { BatchReader, batchReaderBinding } from '../src/receiver/udp-batch.js';
-import { listenUdp, type UdpListener, type UdpReaderKind } from '../src/receiver/udp-listener.js';
+import { listenUdp, MAX_DATAGRAM, type UdpListener, type UdpReaderKind } from '../src/receiver/udp-listener.js';
 import { UsageError } from '../src/errors.js';
 import { loadJsonl, ROOT } from './helpers/fixtures.js';
 import { getJson, sendDatagrams, startServe, tempDir, waitFor } from './helpers/serve.js';
@@ -25,13 +25,13 @@ function addonMissing(t: TestContext): boolean {
   return true;
 }
 
-interface Got { bytes: Buffer; address: string; port: number; name: string }
+interface Got { bytes: Buffer; address: string; port: number; name: string; length: number }
 
 async function listenCollecting(reader: UdpReaderKind, host: string): Promise<{ l: UdpListener; got: Got[]; errors: Error[] }> {
   const got: Got[] = [];
   const errors: Error[] = [];
   // The view is only valid during the call: copy, as the core does with what it keeps.
-  const l = await listenUdp({ host, port: 0 }, (msg, from) => got.push({ bytes: Buffer.from(msg), address: from.address, port: from.port, name: from.name }), (e) => errors.push(e), reader);
+  const l = await listenUdp({ host, port: 0 }, (msg, from, _now, length) => got.push({ bytes: Buffer.from(msg), address: from.address, port: from.port, name: from.name, length }), (e) => errors.push(e), reader);
   return { l, got, errors };
 }
 
@@ -59,26 +59,39 @@ test('batched reader: the extended capture arrives byte-identical, in order, wit
   }
 });
 
-test('batched reader: IPv6 sources are named as dgram names them; empty and 65 507-byte datagrams arrive whole', async (t) => {
+test('batched reader: IPv6 sources are named as dgram names them; empty and MAX_DATAGRAM-byte datagrams arrive whole, a longer one with its true length and no bytes', async (t) => {
   if (addonMissing(t)) return;
   const v6 = await listenCollecting('recvmmsg', '::1');
   const v4 = await listenCollecting('recvmmsg', '127.0.0.1');
+  const d4 = await listenCollecting('dgram', '127.0.0.1');
   try {
     const from6 = await sendDatagrams(v6.l.endpoint.port, [Buffer.from('6,1,0,-;over ipv6\n')], { host: '::1' });
     const big = Buffer.alloc(65507);
     for (let i = 0; i < big.length; i++) big[i] = (i * 7) & 0xff;
-    const from4 = await sendDatagrams(v4.l.endpoint.port, [Buffer.alloc(0), big]);
-    await waitFor('the datagrams', () => (v6.got.length >= 1 && v4.got.length >= 2) || undefined, 5000);
+    const largest = big.subarray(0, MAX_DATAGRAM);
+    const from4 = await sendDatagrams(v4.l.endpoint.port, [Buffer.alloc(0), largest, big]);
+    await sendDatagrams(d4.l.endpoint.port, [big]);
+    await waitFor('the datagrams', () => (v6.got.length >= 1 && v4.got.length >= 3 && d4.got.length >= 1) || undefined, 5000);
     assert.equal(v6.got[0]!.address, '::1');
     assert.equal(v6.got[0]!.port, from6);
     assert.equal(v6.got[0]!.name, `[::1]:${from6}`);
     assert.equal(v6.got[0]!.bytes.toString(), '6,1,0,-;over ipv6\n');
-    assert.equal(v4.got[0]!.bytes.length, 0);
-    assert.ok(v4.got[1]!.bytes.equals(big), 'the largest IPv4 UDP payload is intact');
-    assert.equal(v4.got[1]!.port, from4);
+    // The oversized one is kept apart by the kernel (its own socket), so it may come first.
+    const byLength = new Map(v4.got.map((g) => [g.length, g]));
+    assert.equal(byLength.get(0)!.bytes.length, 0);
+    assert.ok(byLength.get(MAX_DATAGRAM)!.bytes.equals(largest), 'a datagram of MAX_DATAGRAM bytes is intact');
+    // The largest IPv4 UDP payload: none of its bytes are copied, its length is the true one.
+    const over = byLength.get(65507)!;
+    assert.equal(over.bytes.length, 0, 'the oversized datagram is read without its bytes');
+    assert.equal(over.port, from4);
+    assert.deepEqual(v4.l.kernelDrops(), { socket: 0, oversized: 0 });
+    // dgram cannot truncate: it delivers the datagram whole, with the same length.
+    assert.ok(d4.got[0]!.bytes.equals(big));
+    assert.equal(d4.got[0]!.length, 65507);
   } finally {
     await v6.l.close();
     await v4.l.close();
+    await d4.l.close();
   }
 });
 
@@ -100,6 +113,8 @@ test('batched reader: a port in use is the same clear error as with dgram; close
   }
   const first = await listenUdp({ host: '127.0.0.1', port: 0 }, () => {}, () => {}, 'recvmmsg');
   const p = first.endpoint.port;
+  // Its two sockets share the port (SO_REUSEPORT), yet a second listener cannot join them.
+  await assert.rejects(listenUdp({ host: '127.0.0.1', port: p }, () => {}, () => {}, 'recvmmsg'), /already in use/);
   await first.close();
   const again = await listenUdp({ host: '127.0.0.1', port: p }, () => {}, () => {}, 'recvmmsg');
   assert.equal(again.endpoint.port, p, 'the closed socket released its port');
@@ -161,10 +176,36 @@ test('serve: the default reader is recvmmsg, --udp-reader dgram is node\'s; each
   }
 });
 
+test('batched reader: every oversized datagram is read from the sink (no bytes) or counted by the kernel there; none reaches the listening socket', async (t) => {
+  if (addonMissing(t)) return;
+  const binding = batchReaderBinding().binding!;
+  const [fd, port, , sink] = binding.bind(4, '127.0.0.1', 0, 0, MAX_DATAGRAM);
+  assert.ok(sink >= 0, 'the kernel steers oversized datagrams to their own socket');
+  let read = 0;
+  let small = 0;
+  const r = new BatchReader(binding, fd, (msg, _from, _now, length) => { if (length > MAX_DATAGRAM) { read++; assert.equal(msg.length, 0); } else small++; }, (e) => assert.fail(e), sink);
+  const s = dgram.createSocket('udp4');
+  t.after(() => s.close());
+  try {
+    // Sent in one go: far more than the sink's small buffer holds, should its reader fall behind.
+    const big = Buffer.alloc(48 * 1024, 0x41);
+    let sent = 0;
+    await new Promise<void>((res) => { for (let i = 0; i < 300; i++) s.send(big, port, '127.0.0.1', () => { if (++sent === 300) res(); }); });
+    s.send('6,1,0,-;small\n', port, '127.0.0.1');
+    await waitFor('every datagram read or counted', () => (small === 1 && read + r.kernelDrops().oversized >= 300) || undefined, 5000);
+    const d = r.kernelDrops();
+    t.diagnostic(`read from the sink: ${read}, dropped there by the kernel: ${d.oversized}`);
+    assert.equal(read + d.oversized, 300, 'each one read or counted');
+    assert.equal(d.socket, 0, 'the listening socket lost nothing');
+  } finally {
+    r.close();
+  }
+});
+
 test('batched reader: a sender unseen for a whole sweep period leaves the name cache; an active one stays', async (t) => {
   if (addonMissing(t)) return;
   const binding = batchReaderBinding().binding!;
-  const [fd, port] = binding.bind(4, '127.0.0.1', 0, 0);
+  const [fd, port] = binding.bind(4, '127.0.0.1', 0, 0, 0);
   let got = 0;
   const r = new BatchReader(binding, fd, () => { got++; }, (e) => assert.fail(e));
   try {

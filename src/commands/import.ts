@@ -26,8 +26,6 @@ export async function importCaptures(paths: string[], dbPath: string): Promise<I
     record: (r) => { s.records++; if (!r.complete) s.incomplete++; hosts.add(hostAddressOf(r.source)); writer.record(r); },
     event: (e) => {
       if (e.type === 'gap') { s.gaps++; s.lost_records += (e.to ?? 0) - (e.from ?? 0) + 1; }
-      if (e.type === 'reboot') s.reboots++;
-      if (e.type === 'duplicate') s.duplicates++;
       writer.event(e);
     },
   };
@@ -56,6 +54,10 @@ export async function importCaptures(paths: string[], dbPath: string): Promise<I
   } finally {
     await writer.close();
   }
+  // Reboots and duplicates are the store's findings: it judges every record whose seq fell back.
+  const w = writer.stats();
+  s.reboots = w.reboots;
+  s.duplicates = w.duplicates;
   s.hosts = hosts.size;
   s.sources = [...sources.keys()].filter((k) => k !== '?').length;
   return s;

@@ -238,6 +238,7 @@ export async function runServe(s: ServeSettings): Promise<void> {
     web = await startWebServer({
       host: s.http.host, port: s.http.port, dbPath: s.db, live: collector.live, logger, authToken: s.authToken,
       stats: () => collector.stats(),
+      udp: () => collector.udpEndpoints,
       health: () => {
         const problems: string[] = [];
         if (!collector.listening) problems.push('not listening on UDP');

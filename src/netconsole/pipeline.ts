@@ -11,7 +11,7 @@ import { parseRecordBody } from './body.js';
 import { LegacyJoiner, type LegacyLine } from './legacy.js';
 import { parseDatagram, parseExtendedHeader } from './parse.js';
 import { DEFAULT_FRAGMENT_LIMITS, SourceReassembler, type AssembledData, type FragmentLimits } from './reassembly.js';
-import { SequenceTracker } from './sequence.js';
+import { SequenceTracker, TS_REGRESSION_USEC } from './sequence.js';
 import { bytesToText } from './text.js';
 import type { CoreCounters, ExtendedHeader, Sink } from './types.js';
 
@@ -44,6 +44,8 @@ class SourceState {
   legacy: LegacyJoiner | null = null;
   seq: SequenceTracker | null = null;
   legacyLastTs = -1;
+  /** Format of the source's latest record: a target re-created in the other format is compared by ts. */
+  lastFormat: 'extended' | 'legacy' | null = null;
   /** When this source last moved to the young end of the eviction order. */
   touchedAt = 0;
   constructor(readonly source: string) {}
@@ -59,7 +61,7 @@ class SourceState {
 
 export function newCounters(): CoreCounters {
   return {
-    datagrams: 0, bytes: 0, extended: 0, legacy: 0, fragments: 0, badFragments: 0,
+    datagrams: 0, bytes: 0, extended: 0, legacy: 0, fragments: 0, badFragments: 0, badFragmentsTotalOutOfRange: 0, badFragmentsOverrun: 0,
     reassemblyTimeouts: 0, fragmentEvictions: 0, sourceEvictions: 0, legacyTimeouts: 0,
   };
 }
@@ -110,6 +112,7 @@ export class NetconsoleReceiver {
     if (r.status === 'invalid') {
       // Keep what the sender said, flagged: an absurd ncfrag is still someone's log line.
       c.badFragments++;
+      if (r.code === 'overrun') c.badFragmentsOverrun++; else c.badFragmentsTotalOutOfRange++;
       this.emitExtended(st, d.header, d.data, false, r.reason, now, now, sink);
     } else if (r.status === 'complete') {
       this.emitAssembled(st, r.assembled, now, sink);
@@ -214,6 +217,17 @@ export class NetconsoleReceiver {
     st: SourceState, h: ExtendedHeader, data: Uint8Array, complete: boolean, problem: string,
     firstAt: number, now: number, sink: Sink,
   ): void {
+    if (st.lastFormat === 'legacy') {
+      st.lastFormat = 'extended';
+      // The source sent legacy lines before: a console timestamp far behind them is a new boot
+      // (the target was made again in the other format, as after a reboot with other parameters).
+      if (st.legacyLastTs >= 0 && h.tsUsec + TS_REGRESSION_USEC < st.legacyLastTs) {
+        sink.event({ type: 'reboot', source: st.source, at: now, from: null, to: h.seq, detail: `legacy timestamp ${st.legacyLastTs} -> extended ${h.tsUsec}` });
+        st.seq = null;
+      }
+      st.legacyLastTs = -1;
+    }
+    st.lastFormat = 'extended';
     st.seq ??= new SequenceTracker(this.options.reorderWindowMs);
     const obs = st.seq.observe(h.seq, h.tsUsec, now, (g) => sink.event({ type: 'gap', source: st.source, at: now, from: g.from, to: g.to }));
     if (obs.verdict === 'reorder') sink.event({ type: 'reorder', source: st.source, at: now, from: h.seq, to: h.seq });
@@ -236,9 +250,16 @@ export class NetconsoleReceiver {
   }
 
   private emitLegacy(st: SourceState, l: LegacyLine, now: number, sink: Sink): void {
+    if (st.lastFormat === 'extended' && st.seq && l.tsUsec !== null && l.tsUsec + TS_REGRESSION_USEC < st.seq.latestTs) {
+      // The source sent extended records before, and this line's timestamp is far behind them:
+      // a new boot, with its target made again in the other format.
+      sink.event({ type: 'reboot', source: st.source, at: now, from: null, to: null, detail: `extended timestamp ${st.seq.latestTs} -> legacy ${l.tsUsec}` });
+      st.seq = null;
+    }
+    st.lastFormat = 'legacy';
     if (l.tsUsec !== null) {
       // No seq in legacy: the console timestamp jumping back is the only sign of a reboot.
-      if (st.legacyLastTs >= 0 && l.tsUsec + 2_000_000 < st.legacyLastTs) {
+      if (st.legacyLastTs >= 0 && l.tsUsec + TS_REGRESSION_USEC < st.legacyLastTs) {
         sink.event({ type: 'reboot', source: st.source, at: now, from: null, to: null, detail: `timestamp ${st.legacyLastTs} -> ${l.tsUsec}` });
       }
       st.legacyLastTs = l.tsUsec;

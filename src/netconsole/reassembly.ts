@@ -8,7 +8,10 @@ export interface FragmentLimits {
   maxTotal: number;
   /** In-flight sets per source; the oldest is evicted (as partial) beyond it. */
   maxSetsPerSource: number;
-  /** In-flight bytes per source (sum of set totals). */
+  /**
+   * Bytes the sets of one source hold: a lone piece its own length, a set with two or more pieces
+   * its total. Held, not claimed: a total is only a number the sender wrote.
+   */
   maxBytesPerSource: number;
 }
 
@@ -32,7 +35,14 @@ export interface AssembledData {
 interface FragmentSet {
   key: string;
   total: number;
-  buf: Buffer;
+  /**
+   * The record's bytes, allocated when a second piece arrives. A set that never gets one (what a
+   * hostile flood of lone pieces claiming 64 KiB totals is) costs a copy of its piece, not `total`.
+   */
+  buf: Buffer | null;
+  /** The only piece so far (a copy: the datagram is a view into the reader's slot), until buf exists. */
+  first: Buffer | null;
+  firstOff: number;
   /** Sorted, disjoint, merged covered ranges [from, to). */
   ranges: Array<[number, number]>;
   firstAt: number;
@@ -40,10 +50,13 @@ interface FragmentSet {
   fragments: number;
 }
 
+/** Why a fragment was refused: a `total` of 0 or above maxTotal, or a range outside its record. */
+export type BadFragmentReason = 'total_out_of_range' | 'overrun';
+
 export type FragmentResult =
   | { status: 'pending' }
   | { status: 'complete'; assembled: AssembledData }
-  | { status: 'invalid'; reason: string };
+  | { status: 'invalid'; code: BadFragmentReason; reason: string };
 
 function addRange(ranges: Array<[number, number]>, from: number, to: number): void {
   let i = 0;
@@ -72,8 +85,30 @@ function missingRanges(ranges: Array<[number, number]>, total: number): Array<[n
 
 /** Joins what arrived, in offset order; the holes are listed in `missing`, not filled. */
 function partialData(set: FragmentSet): Uint8Array {
-  const parts = set.ranges.map(([a, b]) => set.buf.subarray(a, b));
-  return Buffer.concat(parts);
+  const buf = set.buf;
+  if (!buf) return set.first ?? Buffer.alloc(0);
+  return Buffer.concat(set.ranges.map(([a, b]) => buf.subarray(a, b)));
+}
+
+/** What a set holds in memory (see maxBytesPerSource). */
+function held(set: FragmentSet): number {
+  return set.buf ? set.total : (set.first?.length ?? 0);
+}
+
+/** What placing `len` more bytes adds to held(set). */
+function growth(set: FragmentSet, len: number): number {
+  if (set.buf) return 0;
+  return set.first?.length ? set.total - set.first.length : len;
+}
+
+function place(set: FragmentSet, off: number, data: Uint8Array): void {
+  if (set.buf) { set.buf.set(data, off); return; }
+  if (!set.first?.length) { set.first = Buffer.from(data); set.firstOff = off; return; }
+  // Not zero-filled: only covered ranges are ever read, and a complete set is all covered.
+  set.buf = Buffer.allocUnsafe(set.total);
+  set.buf.set(set.first, set.firstOff);
+  set.first = null;
+  set.buf.set(data, off);
 }
 
 export class SourceReassembler {
@@ -89,22 +124,30 @@ export class SourceReassembler {
    * Adds one fragment. `evicted` receives sets pushed out by the memory bounds (as partial).
    */
   add(key: string, off: number, total: number, data: Uint8Array, now: number, evicted: (a: AssembledData) => void): FragmentResult {
-    if (total === 0 || total > this.limits.maxTotal) return { status: 'invalid', reason: `ncfrag total ${total} out of range` };
+    if (total === 0 || total > this.limits.maxTotal) return { status: 'invalid', code: 'total_out_of_range', reason: `ncfrag total ${total} out of range` };
     if (off >= total || off + data.length > total) {
-      return { status: 'invalid', reason: `ncfrag ${off}/${total} with ${data.length} bytes overruns the record` };
+      return { status: 'invalid', code: 'overrun', reason: `ncfrag ${off}/${total} with ${data.length} bytes overruns the record` };
     }
     const setKey = `${key}/${total}`;
     let set = this.sets.get(setKey);
     if (!set) {
-      while (this.sets.size > 0 && (this.sets.size >= this.limits.maxSetsPerSource || this.bytes + total > this.limits.maxBytesPerSource)) {
+      while (this.sets.size >= this.limits.maxSetsPerSource) {
         const oldest = this.sets.values().next().value as FragmentSet;
         evicted(this.finish(oldest, false));
       }
-      set = { key, total, buf: Buffer.alloc(total), ranges: [], firstAt: now, deadline: now + this.timeoutMs, fragments: 0 };
+      set = { key, total, buf: null, first: null, firstOff: 0, ranges: [], firstAt: now, deadline: now + this.timeoutMs, fragments: 0 };
       this.sets.set(setKey, set);
-      this.bytes += total;
     }
-    set.buf.set(data, off);
+    if (data.length > 0) {
+      const more = growth(set, data.length);
+      // Room comes from the oldest other sets (handed back as partial), never from this one.
+      for (const other of this.sets.values()) {
+        if (this.bytes + more <= this.limits.maxBytesPerSource) break;
+        if (other !== set) evicted(this.finish(other, false));
+      }
+      this.bytes += more;
+      place(set, off, data);
+    }
     set.fragments++;
     if (data.length > 0) addRange(set.ranges, off, off + data.length);
     if (set.ranges.length === 1 && set.ranges[0][0] === 0 && set.ranges[0][1] === total) {
@@ -131,10 +174,11 @@ export class SourceReassembler {
 
   private finish(set: FragmentSet, complete: boolean): AssembledData {
     this.sets.delete(`${set.key}/${set.total}`);
-    this.bytes -= set.total;
+    this.bytes -= held(set);
     return {
       key: set.key,
-      data: complete ? set.buf : partialData(set),
+      // Complete from one piece: that piece is the record.
+      data: complete ? (set.buf ?? (set.first as Buffer)) : partialData(set),
       complete,
       missing: complete ? [] : missingRanges(set.ranges, set.total),
       firstAt: set.firstAt,

@@ -19,7 +19,7 @@ const EARLY_SLACK = 64;
 /** Largest number of separate holes remembered; beyond it the oldest is reported at once. */
 const MAX_HOLES = 32;
 /** ts going back by more than this while seq moves forward means a new boot. */
-const TS_REGRESSION_USEC = 2_000_000;
+export const TS_REGRESSION_USEC = 2_000_000;
 
 /**
  * `recheck`: the seq is not above the highest seen and fills no known hole: a replay, a copy or a
@@ -59,6 +59,9 @@ export class SequenceTracker {
 
   nextDeadline(): number | null { return this.holes ? this.holes[0].deadline : null; }
 
+  /** The highest ts of the boot so far (the ts of the latest recheck while the seq is falling back). */
+  get latestTs(): number { return this.tsOfMax; }
+
   observe(seq: number, tsUsec: number, now: number, gaps: (g: GapReport) => void): SeqObservation {
     if (this.maxSeq < 0) { this.startBoot(seq, tsUsec); return { verdict: 'first' }; }
     if (seq > this.maxSeq) {
@@ -78,8 +81,11 @@ export class SequenceTracker {
     }
     // Seen before, or older than anything tracked. If it is a new boot, its records keep coming
     // as rechecks until they pass maxSeq; the ts they carry is the stream's ts from now on, so the
-    // first record past maxSeq is not taken for a second reboot.
+    // first record past maxSeq is not taken for a second reboot. The holes still open are reported
+    // now: a new boot's records must not fill the old boot's holes (a replay that does fill one
+    // has the record stored all the same; only its gap event was early).
     this.tsOfMax = tsUsec;
+    this.drain(gaps);
     return { verdict: 'recheck' };
   }
 

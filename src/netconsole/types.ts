@@ -85,6 +85,9 @@ export interface CoreCounters {
   legacy: number;
   fragments: number;
   badFragments: number;
+  /** badFragments by reason: `total` 0 or above the limit / a range outside its record. */
+  badFragmentsTotalOutOfRange: number;
+  badFragmentsOverrun: number;
   reassemblyTimeouts: number;
   fragmentEvictions: number;
   sourceEvictions: number;

@@ -18,11 +18,11 @@ import type { RetentionOptions, WriterStats } from './store/types.js';
 import type { IncidentNotice } from './store/write-protocol.js';
 import { isAllowed, parseAllowList, SourceBucket, type SourceLimits } from './admission.js';
 import { sourceName, type Endpoint, formatEndpoint } from './endpoint.js';
-import { batchedReaderUnavailable, listenUdp, type UdpListener, type UdpReaderKind } from './udp-listener.js';
+import { batchedReaderUnavailable, listenUdp, MAX_DATAGRAM, type UdpListener, type UdpReaderKind } from './udp-listener.js';
 import type { DatagramSource } from './udp-batch.js';
-import { LiveHub } from '../web/live.js';
+import { LiveHub } from './live-hub.js';
 import { IdleGc } from './idle-gc.js';
-import type { ReceiverStats } from '../web/types.js';
+import type { ReceiverStats } from './stats.js';
 
 /** The core's deadlines (≤ 1 s holds) are served by a poll at this period. */
 const POLL_MS = 5;
@@ -113,6 +113,8 @@ export class Collector {
   private stopping = false;
   private refusedNotAllowed = 0;
   private rateLimited = 0;
+  /** Datagrams longer than MAX_DATAGRAM, dropped unread. */
+  private oversized = 0;
   private readonly allowList: ReturnType<typeof parseAllowList>;
   private readonly limits: SourceLimits | null;
   private readonly namedHosts = new Set<string>();
@@ -174,7 +176,7 @@ export class Collector {
       for (const ep of opts.udp) {
         // In raw mode the plain socket still holds the port (so senders get no ICMP port
         // unreachable) but its copies are ignored: the raw socket is the one that is read.
-        const onData = raw ? () => {} : (msg: Uint8Array, from: DatagramSource, now: number) => c.onDatagramFrom(msg, from, now);
+        const onData = raw ? () => {} : (msg: Uint8Array, from: DatagramSource, now: number, length: number) => c.onDatagramFrom(msg, from, now, length);
         const l = await listenUdp(ep, onData, (err) => opts.logger.error({ err: err.message }, 'UDP socket error'), opts.udpReader);
         c.listeners.push(l);
         opts.logger.info({ udp: formatEndpoint(l.endpoint), receive_buffer: l.receiveBuffer, reader: l.reader }, `listening on UDP ${formatEndpoint(l.endpoint)} (receive buffer granted: ${l.receiveBuffer} bytes, reader: ${l.reader})`);
@@ -228,8 +230,11 @@ export class Collector {
     this.onDatagramFrom(msg, { address, port, name: sourceName(address, port) }, now);
   }
 
-  /** The hot path: no allocation (the batched reader caches `from` per source), no I/O, no SQLite. */
-  onDatagramFrom(msg: Uint8Array, from: DatagramSource, now: number): void {
+  /**
+   * The hot path: no allocation (the batched reader caches `from` per source), no I/O, no SQLite.
+   * `length` is the datagram's true length (more than `msg.length` when read truncated).
+   */
+  onDatagramFrom(msg: Uint8Array, from: DatagramSource, now: number, length = msg.length): void {
     if (this.stopping) return;
     // Refused sources are counted in total only: per-source state for them would let spoofed
     // addresses grow memory without bound.
@@ -237,7 +242,9 @@ export class Collector {
     const source = from.name;
     const sc = this.countersFor(source, from.address, now);
     sc.datagrams++;
-    sc.bytes += msg.length;
+    sc.bytes += length;
+    // Far larger than anything netconsole sends: parsing and storing it would only cost the others.
+    if (length > MAX_DATAGRAM) { sc.dropped++; this.oversized++; return; }
     if (sc.bucket && !sc.bucket.take(msg.length, now)) { sc.dropped++; this.rateLimited++; return; }
     this.rx.push(source, msg, now, this.sink);
   }
@@ -298,14 +305,23 @@ export class Collector {
   stats(): ReceiverStats {
     const w = this.writer.stats();
     const c = this.rx.counters;
+    // Dropped in the kernel: a full receive buffer, and oversized datagrams the sink could not hold.
+    let kernel = 0;
+    let oversizedInKernel = 0;
+    // (Not under raw capture: the plain sockets are only read to be emptied; the raw socket counts.)
+    for (const l of this.opts.capture === 'raw' ? [] : this.listeners) {
+      const d = l.kernelDrops();
+      if (d) { kernel += d.socket; oversizedInKernel += d.oversized; }
+    }
     return {
       datagrams: c.datagrams, bytes: c.bytes, bad_packets: this.badPackets + c.badFragments,
       checksum_errors: this.checksumErrors,
-      dropped: { ...w.dropped, fragment_evictions: c.fragmentEvictions, source_evictions: c.sourceEvictions, not_allowed: this.refusedNotAllowed, rate_limited: this.rateLimited },
+      dropped: { ...w.dropped, fragment_evictions: c.fragmentEvictions, source_evictions: c.sourceEvictions, not_allowed: this.refusedNotAllowed, rate_limited: this.rateLimited, oversized: this.oversized + oversizedInKernel, kernel },
       queue_depth: w.queued, reassembly_timeouts: c.reassemblyTimeouts, records: this.records, gaps: this.gaps,
       sources: this.rx.sourceCount, udp_receive_buffer_bytes: this.listeners[0]?.receiveBuffer ?? 0,
       stored: w.written, legacy_timeouts: c.legacyTimeouts, duplicates: w.duplicates, rechecks: w.rechecks,
       fragments: c.fragments,
+      bad_fragments: { total_out_of_range: c.badFragmentsTotalOutOfRange, overrun: c.badFragmentsOverrun },
       ...spoolFields(w.spool),
     };
   }

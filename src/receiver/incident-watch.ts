@@ -2,7 +2,7 @@
 // in the storage worker, on committed rows with their ids: see store/write-service.ts): a marker
 // on the live stream when one opens, a log line, and the optional webhook when its report is complete.
 import type { Logger } from 'pino';
-import type { LiveHub } from '../web/live.js';
+import type { LiveHub } from './live-hub.js';
 import type { IncidentNotice } from './store/write-protocol.js';
 import { incidentWebhookBody, WebhookPoster } from './webhook.js';
 

@@ -1,7 +1,8 @@
 // Plain UDP listeners, IPv4 and IPv6. The kernel has already checked UDP checksums here (bad ones
-// never reach us, spec §6.9); raw capture is the mode that sees them. Datagrams of any size UDP
-// allows (up to 64 KiB) are accepted: netconsole sends at most 1000 bytes, other senders more, and
-// the core treats them alike.
+// never reach us, spec §6.9); raw capture is the mode that sees them. Netconsole sends at most 1000
+// bytes per datagram; one longer than MAX_DATAGRAM is handed over with its true length, for the
+// collector to count as oversized and drop (the batched reader has the kernel keep them in a
+// socket of their own, see native/udp-batch.c, and reads no bytes of them; dgram delivers them whole).
 //
 // Two readers, the same datagrams: the batched reader (recvmmsg, udp-batch.ts) when the addon is
 // built, and node's dgram otherwise. The batched one costs about a quarter of dgram's CPU per
@@ -11,7 +12,9 @@ import { promises as dns } from 'node:dns';
 import { isIPv6 } from 'node:net';
 import { UsageError } from '../errors.js';
 import { formatEndpoint, sourceName, type Endpoint } from './endpoint.js';
-import { BatchReader, batchReaderBinding, type DatagramSource } from './udp-batch.js';
+import { BatchReader, batchReaderBinding, MAX_DATAGRAM, type DatagramSource, type KernelDrops } from './udp-batch.js';
+
+export { MAX_DATAGRAM } from './udp-batch.js';
 
 /** 8 MiB: a burst of a few thousand datagrams (a panic, a boot replay) must fit while we are busy. */
 export const WANTED_RECEIVE_BUFFER = 8 * 1024 * 1024;
@@ -25,11 +28,16 @@ export interface UdpListener {
   receiveBuffer: number;
   /** Which reader serves this socket. */
   reader: 'recvmmsg' | 'dgram';
+  /** What the kernel dropped before the reader saw it (the batched reader only; dgram cannot tell). */
+  kernelDrops(): KernelDrops | null;
   close(): Promise<void>;
 }
 
-/** `now` is read once per batch (per datagram with dgram). `msg` is only valid during the call. */
-export type DatagramHandler = (msg: Uint8Array, from: DatagramSource, now: number) => void;
+/**
+ * `now` is read once per batch (per datagram with dgram). `msg` is only valid during the call.
+ * `length` is the datagram's true length, which exceeds `msg.length` when it was read truncated.
+ */
+export type DatagramHandler = (msg: Uint8Array, from: DatagramSource, now: number, length: number) => void;
 
 export async function listenUdp(ep: Endpoint, onDatagram: DatagramHandler, onError: (err: Error) => void, reader: UdpReaderKind = 'auto'): Promise<UdpListener> {
   // A scoped IPv6 address (fe80::1%eth0) is left to dgram, which resolves the interface name.
@@ -61,15 +69,15 @@ async function listenBatched(binding: NonNullable<ReturnType<typeof batchReaderB
   if (address === 'localhost') {
     try { address = (await dns.lookup(address, { family })).address; } catch (err) { throw bindError(ep, err as NodeJS.ErrnoException); }
   }
-  let bound: [number, number, number];
+  let bound: [number, number, number, number];
   try {
-    bound = binding.bind(family, address, ep.port, WANTED_RECEIVE_BUFFER);
+    bound = binding.bind(family, address, ep.port, WANTED_RECEIVE_BUFFER, MAX_DATAGRAM);
   } catch (err) {
     throw bindError(ep, err as NodeJS.ErrnoException);
   }
-  const [fd, port, receiveBuffer] = bound;
-  const r = new BatchReader(binding, fd, onDatagram, onError);
-  return { endpoint: { host: ep.host, port }, receiveBuffer, reader: 'recvmmsg', close: async () => r.close() };
+  const [fd, port, receiveBuffer, sink] = bound;
+  const r = new BatchReader(binding, fd, onDatagram, onError, sink);
+  return { endpoint: { host: ep.host, port }, receiveBuffer, reader: 'recvmmsg', kernelDrops: () => r.kernelDrops(), close: async () => r.close() };
 }
 
 function listenDgram(ep: Endpoint, onDatagram: DatagramHandler, onError: (err: Error) => void): Promise<UdpListener> {
@@ -84,7 +92,7 @@ function listenDgram(ep: Endpoint, onDatagram: DatagramHandler, onError: (err: E
     sock.bind(ep.port, ep.host, () => {
       sock.off('error', fail);
       sock.on('error', onError);
-      sock.on('message', (msg, rinfo) => onDatagram(msg, { address: rinfo.address, port: rinfo.port, name: sourceName(rinfo.address, rinfo.port) }, Date.now()));
+      sock.on('message', (msg, rinfo) => onDatagram(msg, { address: rinfo.address, port: rinfo.port, name: sourceName(rinfo.address, rinfo.port) }, Date.now(), msg.length));
       let receiveBuffer = 0;
       try { sock.setRecvBufferSize(WANTED_RECEIVE_BUFFER); } catch { /* capped by net.core.rmem_max; report what we got */ }
       try { receiveBuffer = sock.getRecvBufferSize(); } catch { /* unknown */ }
@@ -93,6 +101,7 @@ function listenDgram(ep: Endpoint, onDatagram: DatagramHandler, onError: (err: E
         endpoint: { host: ep.host, port: addr.port },
         receiveBuffer,
         reader: 'dgram',
+        kernelDrops: () => null,
         close: () => new Promise<void>((res) => sock.close(() => res())),
       });
     });

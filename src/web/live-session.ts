@@ -11,7 +11,7 @@
 // switches to live in the same tick as the replay query that came back short. Anything stored by
 // then is in the replay; anything published later has a larger id; `cursor` drops the overlap.
 import type { LiveHub, LiveLimits, LiveSubscriber } from './live.js';
-import { matchesLiveFilter, type LiveFilter, type WebQueries } from './queries.js';
+import { matchesLiveFilter, RegexFilterError, regexFilter, type LiveFilter, type WebQueries } from './queries.js';
 import type { MessageJson } from './types.js';
 
 /** The part of a `ws` WebSocket the session uses. */
@@ -27,8 +27,13 @@ const REPLAY_COUNT_CAP = 1_000_000;
 
 export interface Subscription {
   host?: string;
+  /** Any of these hosts (with `host`, if given). */
+  hosts?: string[];
   level?: number;
+  facility?: number;
   text?: string;
+  /** A text-filter.ts regex, already checked to compile. */
+  regex?: string;
   since_id?: number;
 }
 
@@ -49,7 +54,7 @@ export function parseSubscription(raw: string): Subscription | { error: string }
   }
   if (m.filters !== undefined && m.filters !== null) {
     if (typeof m.filters !== 'object' || Array.isArray(m.filters)) return { error: 'filters must be an object' };
-    const f = m.filters as { host?: unknown; level?: unknown; text?: unknown };
+    const f = m.filters as { host?: unknown; hosts?: unknown; level?: unknown; facility?: unknown; text?: unknown; regex?: unknown };
     if (f.host !== undefined && f.host !== null && f.host !== '') {
       if (typeof f.host !== 'string' || f.host.length > 255) return { error: 'filters.host must be a string of at most 255 characters' };
       out.host = f.host;
@@ -61,6 +66,26 @@ export function parseSubscription(raw: string): Subscription | { error: string }
     if (f.text !== undefined && f.text !== null && f.text !== '') {
       if (typeof f.text !== 'string' || f.text.length > 1000) return { error: 'filters.text must be a string of at most 1000 characters' };
       out.text = f.text;
+    }
+    if (f.hosts !== undefined && f.hosts !== null) {
+      if (!Array.isArray(f.hosts) || f.hosts.length > 100 || !f.hosts.every((x) => typeof x === 'string' && x !== '' && x.length <= 255)) {
+        return { error: 'filters.hosts must be a list of at most 100 host names' };
+      }
+      if (f.hosts.length > 0) out.hosts = f.hosts as string[];
+    }
+    if (f.facility !== undefined && f.facility !== null && f.facility !== '') {
+      if (typeof f.facility !== 'number' || !Number.isInteger(f.facility) || f.facility < 0 || f.facility > 127) return { error: 'filters.facility must be an integer 0..127' };
+      out.facility = f.facility;
+    }
+    if (f.regex !== undefined && f.regex !== null && f.regex !== '') {
+      if (typeof f.regex !== 'string' || f.regex.length > 1000) return { error: 'filters.regex must be a string of at most 1000 characters' };
+      try {
+        regexFilter(f.regex);
+      } catch (err) {
+        if (err instanceof RegexFilterError) return { error: err.message };
+        throw err;
+      }
+      out.regex = f.regex;
     }
   }
   return out;
@@ -96,16 +121,24 @@ export class LiveSession implements LiveSubscriber {
       return;
     }
     this.generation++;
-    this.filter = { level: sub.level, text: sub.text };
+    this.filter = { level: sub.level, text: sub.text, facility: sub.facility, regex: sub.regex === undefined ? undefined : regexFilter(sub.regex) };
     this.hostNames = undefined;
-    if (sub.host !== undefined) {
-      const hosts = this.queries.resolveHost(sub.host);
-      this.filter.hostIds = hosts.map((h) => h.id);
-      this.hostNames = new Set([sub.host, ...hosts.map((h) => h.name ?? h.address)]);
+    const names = [...(sub.host !== undefined ? [sub.host] : []), ...(sub.hosts ?? [])];
+    if (names.length > 0) {
+      const hosts = names.flatMap((n) => this.queries.resolveHost(n));
+      this.filter.hostIds = [...new Set(hosts.map((h) => h.id))];
+      this.hostNames = new Set([...names, ...hosts.map((h) => h.name ?? h.address)]);
     }
     this.lagging = false;
     this.missed = 0;
-    this.send({ type: 'subscribed', filters: { host: sub.host ?? null, level: sub.level ?? null, text: sub.text ?? null }, since_id: sub.since_id ?? null });
+    this.send({
+      type: 'subscribed',
+      filters: {
+        host: sub.host ?? null, level: sub.level ?? null, text: sub.text ?? null,
+        ...(sub.hosts ? { hosts: sub.hosts } : {}), ...(sub.facility !== undefined ? { facility: sub.facility } : {}), ...(sub.regex ? { regex: sub.regex } : {}),
+      },
+      since_id: sub.since_id ?? null,
+    });
     if (sub.since_id === undefined) {
       this.cursor = null;
       this.state = 'live';

@@ -4,11 +4,14 @@ import { MESSAGE_FROM, MESSAGE_SELECT, rowToMessage, type MessageRow } from '../
 import { STORED_MESSAGES_COUNTER } from '../receiver/store/batch-writer.js';
 import type BetterSqlite3 from 'better-sqlite3';
 import type { MessageJson } from './types.js';
+import { compileRegex } from './text-filter.js';
 
 type Db = BetterSqlite3.Database;
 
 export interface MessageFilters {
   host?: string;
+  /** Any of these hosts (addresses or names); combined with `host` when both are given. */
+  hosts?: string[];
   boot?: number;
   /** At most this severity: level <= N (0 = emerg). */
   level?: number;
@@ -18,6 +21,10 @@ export interface MessageFilters {
   until?: number;
   /** FTS5 query over the text. */
   q?: string;
+  /** Case-insensitive (ASCII) substring of the text, as the live stream's `text`. */
+  text?: string;
+  /** A JavaScript regular expression over the text, `/source/flags` or a bare source (text-filter.ts). */
+  regex?: string;
   seq_from?: number;
   seq_to?: number;
   /** Cursors: rows with id < before (older page) or id > after (newer page). */
@@ -25,6 +32,18 @@ export interface MessageFilters {
   after?: number;
   limit: number;
   order: 'desc' | 'asc';
+}
+
+export interface HistogramFilters {
+  since: number;
+  until: number;
+  bucketMs: number;
+  hosts: string[];
+  level?: number;
+  facility?: number;
+  text?: string;
+  regex?: string;
+  q?: string;
 }
 
 export interface MessagePage {
@@ -42,6 +61,19 @@ export interface LiveFilter {
   level?: number;
   /** Case-insensitive (ASCII) substring of the text. */
   text?: string;
+  facility?: number;
+  /** The pattern as given (`/…/flags`) for SQL, and compiled for published rows. */
+  regex?: { pattern: string; re: RegExp };
+}
+
+/** A bad `regex` parameter or subscription: the user's mistake, answered with 400 or an error message. */
+export class RegexFilterError extends Error {}
+
+/** Compiles a regex filter or throws RegexFilterError with the engine's message. */
+export function regexFilter(pattern: string): { pattern: string; re: RegExp } {
+  const re = compileRegex(pattern);
+  if ('error' in re) throw new RegexFilterError(`invalid regex ${JSON.stringify(pattern)}: ${re.error}`);
+  return { pattern, re };
 }
 
 export class FullTextQueryError extends Error {}
@@ -61,6 +93,8 @@ export function matchesLiveFilter(row: MessageJson, filter: LiveFilter, hostName
   if (hostNames !== undefined && !hostNames.has(row.host)) return false;
   if (filter.level !== undefined && (row.level === null || row.level > filter.level)) return false;
   if (filter.text !== undefined && filter.text !== '' && !lowerAscii(row.text).includes(lowerAscii(filter.text))) return false;
+  if (filter.facility !== undefined && row.facility !== filter.facility) return false;
+  if (filter.regex !== undefined && !filter.regex.re.test(row.text)) return false;
   return true;
 }
 
@@ -88,6 +122,34 @@ function liveFilterSql(filter: LiveFilter, where: string[], params: unknown[]): 
     where.push('instr(lower(m.text), ?) > 0');
     params.push(lowerAscii(filter.text));
   }
+  if (filter.facility !== undefined) {
+    where.push('m.facility = ?');
+    params.push(filter.facility);
+  }
+  if (filter.regex !== undefined) {
+    where.push(`${REGEX_FN}(?, m.text)`);
+    params.push(filter.regex.pattern);
+  }
+}
+
+/** The SQL function that applies a text-filter.ts regex to a row; registered on the web's connection. */
+const REGEX_FN = 'nch_regexp';
+const REGEX_CACHE = 32;
+
+function registerRegexFunction(db: Db): void {
+  // Compiled once per pattern, not once per row; a small cache, since each filter uses one pattern.
+  const cache = new Map<string, RegExp>();
+  db.function(REGEX_FN, { deterministic: true }, (pattern: unknown, text: unknown) => {
+    if (typeof pattern !== 'string' || typeof text !== 'string') return 0;
+    let re = cache.get(pattern);
+    if (re === undefined) {
+      const c = compileRegex(pattern);
+      if ('error' in c) throw new RegexFilterError(c.error);
+      if (cache.size >= REGEX_CACHE) cache.clear();
+      cache.set(pattern, (re = c));
+    }
+    return re.test(text) ? 1 : 0;
+  });
 }
 
 export interface HostSummary {
@@ -131,7 +193,9 @@ export interface HostRef {
 export class WebQueries {
   private readonly cache = new Map<string, BetterSqlite3.Statement>();
 
-  constructor(private readonly db: Db) {}
+  constructor(private readonly db: Db) {
+    registerRegexFunction(db);
+  }
 
   private stmt(sql: string): BetterSqlite3.Statement {
     let s = this.cache.get(sql);
@@ -147,13 +211,21 @@ export class WebQueries {
     return this.stmt('SELECT id, address, name FROM hosts WHERE address = ? OR name = ? ORDER BY id').all(nameOrAddress, nameOrAddress) as HostRef[];
   }
 
+  /** Distinct host ids of several names, in id order. */
+  resolveHosts(names: readonly string[]): number[] {
+    const ids = new Set<number>();
+    for (const n of names) for (const h of this.resolveHost(n)) ids.add(h.id);
+    return [...ids].sort((a, b) => a - b);
+  }
+
   listMessages(f: MessageFilters): MessagePage {
     const where: string[] = [];
     const params: unknown[] = [];
-    if (f.host !== undefined) {
+    const hostNames = [...(f.host !== undefined ? [f.host] : []), ...(f.hosts ?? [])];
+    if (hostNames.length > 0) {
       // Resolved first: `host_id = ?` lets the (host_id, id) index give the order; an IN over a
       // subquery made SQLite sort the host's whole history.
-      const ids = this.resolveHost(f.host).map((h) => h.id);
+      const ids = this.resolveHosts(hostNames);
       if (ids.length === 0) return { messages: [], older: null, newer: null };
       where.push(ids.length === 1 ? 'm.host_id = ?' : `m.host_id IN (${ids.map(() => '?').join(',')})`);
       params.push(...ids);
@@ -178,6 +250,14 @@ export class WebQueries {
       where.push('m.received_at <= ?');
       params.push(f.until);
     }
+    if (f.text !== undefined) {
+      where.push('instr(lower(m.text), ?) > 0');
+      params.push(lowerAscii(f.text));
+    }
+    if (f.regex !== undefined) {
+      where.push(`${REGEX_FN}(?, m.text)`);
+      params.push(f.regex);
+    }
     if (f.seq_from !== undefined) {
       where.push('m.seq >= ?');
       params.push(f.seq_from);
@@ -190,7 +270,7 @@ export class WebQueries {
     // the page size (a word in 15% of 10M rows: p95 204 ms -> 5 ms). With a host the host's index
     // drives and the matches are a set to test against (`fts + host` p95 32 ms vs 143 ms driven by
     // FTS, which walks every host's matches). Figures: bench/RESULTS.md, query section.
-    const fts = f.q !== undefined && f.host === undefined;
+    const fts = f.q !== undefined && hostNames.length === 0;
     const idCol = fts ? 'f.rowid' : 'm.id';
     if (fts) {
       where.push('messages_fts MATCH ?');
@@ -232,6 +312,49 @@ export class WebQueries {
       : { messages, older: more ? oldestId : null, newer: newestId ?? (f.before !== undefined ? f.before - 1 : null) };
     if (f.order === 'asc') page.messages.reverse();
     return page;
+  }
+
+  /**
+   * Records per time bucket and level over [since, until] (received_at), with the list's filters
+   * except cursors: the dashboard's histogram. Driven by the received_at index.
+   */
+  histogram(f: HistogramFilters): { t: number; level: number | null; n: number }[] {
+    const where = ['m.received_at >= ?', 'm.received_at <= ?'];
+    const params: unknown[] = [f.since, f.until];
+    if (f.hosts.length > 0) {
+      const ids = this.resolveHosts(f.hosts);
+      if (ids.length === 0) return [];
+      where.push(`m.host_id IN (${ids.map(() => '?').join(',')})`);
+      params.push(...ids);
+    }
+    if (f.level !== undefined) {
+      where.push('m.level <= ?');
+      params.push(f.level);
+    }
+    if (f.facility !== undefined) {
+      where.push('m.facility = ?');
+      params.push(f.facility);
+    }
+    if (f.text !== undefined) {
+      where.push('instr(lower(m.text), ?) > 0');
+      params.push(lowerAscii(f.text));
+    }
+    if (f.regex !== undefined) {
+      where.push(`${REGEX_FN}(?, m.text)`);
+      params.push(f.regex);
+    }
+    if (f.q !== undefined) {
+      where.push('m.id IN (SELECT rowid FROM messages_fts WHERE messages_fts MATCH ?)');
+      params.push(f.q);
+    }
+    const sql = `SELECT (m.received_at / CAST(? AS INTEGER)) * CAST(? AS INTEGER) AS t, m.level AS level, count(*) AS n FROM messages m INDEXED BY messages_received_at
+      WHERE ${where.join(' AND ')} GROUP BY t, m.level ORDER BY t`;
+    try {
+      return this.stmt(sql).all(f.bucketMs, f.bucketMs, ...params) as { t: number; level: number | null; n: number }[];
+    } catch (err) {
+      if (f.q !== undefined && isFtsError(err)) throw new FullTextQueryError(`invalid full-text query ${JSON.stringify(f.q)}: ${(err as Error).message}`);
+      throw err;
+    }
   }
 
   getMessage(id: number): (MessageJson & { boot_id: number; source_id: number }) | undefined {

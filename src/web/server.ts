@@ -17,6 +17,7 @@ import { registerHostRoutes } from './routes/hosts.js';
 import { registerLiveRoute } from './routes/live.js';
 import { registerMessageRoutes } from './routes/messages.js';
 import { registerStatusRoutes } from './routes/status.js';
+import { registerSetupRoute, type UdpListenerInfo } from './routes/setup.js';
 import type { HealthReport, ReceiverStats } from './types.js';
 
 export type { ReceiverStats, HealthReport, MessageJson } from './types.js';
@@ -40,6 +41,8 @@ export interface WebOptions {
    * `Authorization: Bearer <token>` or the dashboard's session cookie (see auth.ts).
    */
   authToken?: string;
+  /** The collector's UDP listeners, for the dashboard's set-up instructions (none without a receiver). */
+  udp?: () => UdpListenerInfo[];
 }
 
 export interface WebServer {
@@ -75,6 +78,7 @@ export async function buildWebApp(opts: WebOptions, db: BetterSqlite3.Database):
   registerStatusRoutes(app, queries, opts.stats, opts.health, opts.live);
   registerLiveRoute(app, queries, opts.live);
   registerIncidentRoutes(app, db);
+  registerSetupRoute(app, opts.udp ?? (() => []));
   const publicDir = opts.publicDir ?? defaultPublicDir();
   if (existsSync(publicDir)) {
     await app.register(fastifyStatic, { root: publicDir, index: ['index.html'], wildcard: true });

@@ -93,6 +93,8 @@ export interface BatchResult {
   /** Rechecked records found equal to a stored one (not stored), and reboots found by rechecks. */
   duplicates: number;
   rechecks: number;
+  /** Boots started because a host rebooted. */
+  reboots: number;
   /** Whether every stored row (this batch's and any deferred before) is now in the FTS index. */
   indexed: boolean;
 }
@@ -121,6 +123,8 @@ export class BatchWriter {
   /** This batch's rechecked records, and those found equal to a stored one. */
   private rechecks = 0;
   private duplicates = 0;
+  /** Boots this batch started because a host rebooted. */
+  private reboots = 0;
   /** Incremented by each sweep; entries whose `used` is older were not touched since the previous one. */
   private generation = 0;
   private sweptAt = Date.now();
@@ -330,6 +334,7 @@ export class BatchWriter {
     let events = 0;
     this.duplicates = 0;
     this.rechecks = 0;
+    this.reboots = 0;
     const touchedHosts = new Set<HostState>();
     const touchedSources = new Set<SourceState>();
     let now = 0;
@@ -373,7 +378,7 @@ export class BatchWriter {
       this.indexChunk(Number.MAX_SAFE_INTEGER);
       indexed = true;
     }
-    return { rows, events, indexed, duplicates: this.duplicates, rechecks: this.rechecks };
+    return { rows, events, indexed, duplicates: this.duplicates, rechecks: this.rechecks, reboots: this.reboots };
   }
 
   /**
@@ -415,7 +420,7 @@ export class BatchWriter {
     const firstSeq = members.length ? seqs[members[0]] : (r.seq as number);
     const current = host.currentBootId !== null ? this.boot(host.currentBootId) : null;
     // Another target of the host may have found the same reboot first: join its boot.
-    const sameReboot = current !== null && current.id !== old.id && current.reason === 'reboot' && current.firstSeq === firstSeq;
+    const sameReboot = current !== null && current.id !== old.id && joinsReboot(current, firstSeq);
     const nb = sameReboot ? current : this.startBoot(host, 'reboot', r.receivedAt, firstSeq, r.release);
     this.moveSource(src, nb.id);
     const lookAlikes: number[] = [];
@@ -491,6 +496,7 @@ export class BatchWriter {
   }
 
   private startBoot(host: HostState, reason: 'first' | 'reboot', at: number, firstSeq: number | null, release: string | null): BootState {
+    if (reason === 'reboot') this.reboots++;
     const number = host.maxBootNumber + 1;
     const id = Number(this.st.insertBoot.run(host.id, number, at, firstSeq, reason, release).lastInsertRowid);
     const b: BootState = { id, number, firstSeq, reason, release, used: this.generation };
@@ -555,7 +561,7 @@ export class BatchWriter {
       const current = host.currentBootId !== null ? this.boot(host.currentBootId) : null;
       // Every netconsole target of a host reports the same reboot: the second target joins the
       // boot the first one started instead of starting another.
-      const sameReboot = current !== null && src.bootId !== current.id && current.reason === 'reboot' && current.firstSeq === e.to;
+      const sameReboot = current !== null && src.bootId !== current.id && joinsReboot(current, e.to);
       boot = sameReboot ? current : this.startBoot(host, src.bootId === null && current === null ? 'first' : 'reboot', e.at, e.to, null);
       this.moveSource(src, boot.id);
     } else {
@@ -590,6 +596,11 @@ export class BatchWriter {
     h.name = item.name;
     this.st.setHostName.run(item.name, h.id);
   }
+}
+
+/** Whether a source's reboot is the one another target of the host already started `boot` for (a legacy target knows no seq). */
+function joinsReboot(boot: BootState, firstSeq: number | null): boolean {
+  return boot.reason === 'reboot' && (boot.firstSeq === firstSeq || boot.firstSeq === null || firstSeq === null);
 }
 
 type CopiedRow = Omit<MessageRow, 'host' | 'source' | 'boot' | 'received_at'>;

@@ -97,6 +97,8 @@ export interface WriterStats {
   rechecks: number;
   /** Of those, records equal to one already stored for the source and boot: counted, not stored again. */
   duplicates: number;
+  /** Boots started because a host rebooted (a second target joining the same boot is not counted). */
+  reboots: number;
   /** Batches committed since start. */
   batches: number;
   /** Items not stored, by reason. */

@@ -93,9 +93,9 @@ export class WriteService {
     if (this.options.pauseFile) waitWhileExists(this.options.pauseFile);
     if (this.options.slowBatchMs) Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, this.options.slowBatchMs);
     try {
-      const { rows, events, duplicates, rechecks } = this.writer.write(decodeItems(msg.items), msg.index === true, Date.now(), msg.spoolMark);
+      const { rows, events, duplicates, rechecks, reboots } = this.writer.write(decodeItems(msg.items), msg.index === true, Date.now(), msg.spoolMark);
       this.messagesStored += rows.length;
-      this.reply({ type: 'stored', id: msg.id, messages: rows.length, events, duplicates, rechecks, items: itemCount(msg.items), rows: this.emitRows ? rows : null });
+      this.reply({ type: 'stored', id: msg.id, messages: rows.length, events, duplicates, rechecks, reboots, items: itemCount(msg.items), rows: this.emitRows ? rows : null });
       this.detect(rows);
     } catch (err) {
       this.reply({ type: 'batch-failed', id: msg.id, items: itemCount(msg.items), message: describeDbError(this.options.dbPath, err).message });

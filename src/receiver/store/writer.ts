@@ -147,6 +147,8 @@ export class StorageWriter extends EventEmitter implements Sink {
   /** Records whose seq fell back, judged by the store, and those of them equal to a stored record (not stored again). */
   private rechecks = 0;
   private duplicates = 0;
+  /** Boots started because a host rebooted. */
+  private reboots = 0;
   private batches = 0;
   private retentionDeleted = 0;
   private backend!: Backend;
@@ -456,6 +458,7 @@ export class StorageWriter extends EventEmitter implements Sink {
       writtenEvents: this.writtenEvents,
       duplicates: this.duplicates,
       rechecks: this.rechecks,
+      reboots: this.reboots,
       batches: this.batches,
       dropped: { ...this.droppedBy },
       retentionDeleted: this.retentionDeleted,
@@ -554,6 +557,7 @@ export class StorageWriter extends EventEmitter implements Sink {
         this.writtenEvents += msg.events;
         this.duplicates += msg.duplicates;
         this.rechecks += msg.rechecks;
+        this.reboots += msg.reboots;
         this.batches++;
         if (msg.rows && msg.rows.length > 0) this.emit('stored', msg.rows);
         break;

@@ -46,6 +46,14 @@ export function buildMetrics(stats: () => ReceiverStats, live: LiveHub): { regis
       for (const [reason, n] of Object.entries(s().dropped)) this.inc({ reason }, Math.max(0, n));
     },
   });
+  new Counter({
+    name: 'netconsole_bad_fragments_total', help: 'ncfrag fragments refused by reassembly (stored as flagged records), by reason', labelNames: ['reason'], registers: [registry],
+    collect() {
+      this.reset();
+      const by = s().bad_fragments;
+      if (typeof by === 'object') for (const [reason, n] of Object.entries(by)) this.inc({ reason }, Math.max(0, n));
+    },
+  });
   mirroredGauge(registry, 'netconsole_queue_depth', 'Records waiting for the storage writer', () => s().queue_depth);
   mirroredGauge(registry, 'netconsole_spool_bytes', 'Bytes of the disk spool (records waiting on disk while storage catches up)', () => num(s().spool_bytes));
   mirroredGauge(registry, 'netconsole_spool_records', 'Records and events waiting in the disk spool', () => num(s().spool_records));
@@ -80,6 +88,7 @@ export function registerStatusRoutes(
       bad_packets: run.bad_packets,
       checksum_errors: run.checksum_errors,
       dropped: run.dropped,
+      bad_fragments: run.bad_fragments ?? {},
       records: run.records,
       gaps: run.gaps,
       // Records whose seq fell back, judged against the stored rows, and those of them not stored again.

@@ -3,7 +3,12 @@ import { sessionExpired } from './login.js';
 import type { StoredMessage } from '../../receiver/store/types.js';
 
 /** A stored message as the API returns it (the server's own type; esbuild drops type-only imports). */
-export type Message = StoredMessage;
+export type Message = StoredMessage & {
+  /** The extended header's flags (`c`: continuation), when the API sends them. */
+  flags?: string;
+  /** The kernel cut the record short, when the API sends it. */
+  truncated?: boolean;
+};
 
 export interface MessagePage {
   messages: Message[];

@@ -18,7 +18,7 @@ export function kernelTime(tsUsec: number | null): string {
 export function wallTime(ms: number): string {
   const d = new Date(ms);
   const p = (n: number) => String(n).padStart(2, '0');
-  return `${p(d.getHours())}:${p(d.getMinutes())}:${p(d.getSeconds())}`;
+  return `${p(d.getHours())}:${p(d.getMinutes())}:${p(d.getSeconds())}.${String(d.getMilliseconds()).padStart(3, '0')}`;
 }
 
 export function relativeTime(ms: number, now = Date.now()): string {
@@ -36,18 +36,31 @@ export function lineText(m: Message): string {
   return `${new Date(m.received_at).toISOString()} ${m.host} boot${m.boot} ${levelName(m.level).padEnd(6)} ${ts ? ts + ' ' : ''}${m.text}`;
 }
 
-/** One log line. `body` lets search results put highlighted text in place of the plain text. */
-export function lineElement(m: Message, body?: Node): HTMLElement {
+/** Marks shown in front of the text: reboot, continuation (`c`), truncated, incomplete fragments. */
+function badges(m: Message, reboot: boolean): HTMLElement[] {
+  const out: HTMLElement[] = [];
+  if (reboot) out.push(h('span', { class: 'mark mark-reboot', title: `${m.host} rebooted: boot ${m.boot} starts here` }, `↻ boot ${m.boot}`));
+  if (m.flags?.includes('c')) out.push(h('span', { class: 'mark mark-c', title: 'continuation record (flag c)' }, 'c'));
+  if (m.truncated === true) out.push(h('span', { class: 'mark mark-trunc', title: 'the kernel truncated this record' }, 'truncated'));
+  if (!m.complete) out.push(h('span', { class: 'mark mark-partial', title: 'incomplete record: fragments missing' }, 'fragments missing'));
+  return out;
+}
+
+/**
+ * One log line: wall time, host, boot, level, kernel time, marks, text. `body` lets a filter put
+ * highlighted text in place of the plain text; `reboot` marks the first line of a new boot.
+ */
+export function lineElement(m: Message, body?: Node, reboot = false): HTMLElement {
   const level = m.level === null ? 'x' : String(m.level);
   return h(
     'div',
-    { class: `line lvl-${level}${m.complete ? '' : ' partial'}`, 'data-id': String(m.id) },
+    { class: `line lvl-${level}${m.complete ? '' : ' partial'}${reboot ? ' reboot' : ''}`, 'data-id': String(m.id) },
     h('span', { class: 'c-time', title: new Date(m.received_at).toISOString() }, wallTime(m.received_at)),
     h('span', { class: 'c-host', title: m.source }, m.host),
     h('span', { class: 'c-boot', title: `boot ${m.boot}` }, `#${m.boot}`),
     h('span', { class: 'c-level' }, levelName(m.level)),
     // Right-aligned without dmesg's padding: the column lines the numbers up.
-    h('span', { class: 'c-ts' }, kernelTime(m.ts_usec).replace(/\[\s+/, '[')),
-    h('span', { class: 'c-text', title: m.complete ? undefined : 'incomplete record (fragments missing)' }, body ?? m.text),
+    h('span', { class: 'c-ts', title: 'kernel time (seconds since boot)' }, kernelTime(m.ts_usec).replace(/\[\s+/, '[')),
+    h('span', { class: 'c-text' }, ...badges(m, reboot), body ?? m.text),
   );
 }

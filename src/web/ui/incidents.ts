@@ -201,7 +201,10 @@ export function mountIncidents(container: HTMLElement): void {
     copy.addEventListener('click', () => {
       void navigator.clipboard?.writeText([...i.lines].join('\n')).then(() => { copy.textContent = 'Copied'; }, () => { copy.textContent = 'Copy failed'; });
     });
-    const bar = h('div', { class: 'toolbar' }, backButton(), copy);
+    // The report's first record among the lines around it in its boot (the context panel).
+    const context = i.first_message_id === null ? null
+      : h('a', { href: `#record/${i.first_message_id}`, class: 'button-link', title: 'the records around this report in its boot' }, 'Open in context');
+    const bar = h('div', { class: 'toolbar' }, backButton(), copy, context);
     detailView.append(bar, title, dl, screen);
   }
 
@@ -217,6 +220,6 @@ export function mountIncidents(container: HTMLElement): void {
   clearSignature.addEventListener('click', () => { signature = null; syncSignature(); void loadList(); });
   window.addEventListener('hashchange', onHash);
   window.setInterval(() => { if (visible() && !listView.hidden) void loadList(); }, REFRESH_MS);
-  if (DETAIL_HASH.test(location.hash)) onHash();
-  else void loadList();
+  // Loaded when shown, not at every page load: another view's first paint should not wait for it.
+  onHash();
 }

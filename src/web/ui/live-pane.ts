@@ -1,57 +1,61 @@
-// One live tail: its own WebSocket subscription (host, level), a client-side regex filter, pause
-// without losing lines, follow mode, and a reconnect that resumes from the last id (no hole).
+// One live tail: recent history, then its own WebSocket subscription with the view's filter (the
+// server filters, so history and live agree), pause without losing lines, follow mode with an
+// exact "N new lines" count, a reconnect that resumes from the last id (no hole), and a virtualised
+// list capped at MAX_LINES.
 import { getJson, liveUrl, type Message, type MessagePage } from './api.js';
-import { h, clear } from './dom.js';
+import { h } from './dom.js';
+import { apiParams, highlightRegex, liveFilters, type ViewFilter } from './filter.js';
 import { lineElement, lineText } from './format.js';
+import { highlighted } from './highlight.js';
+import { VirtualLog } from './virtual-log.js';
 
-const MAX_LINES = 5000;
-const MAX_PENDING = 50_000;
+/** Lines kept in the page; older ones leave from the top. */
+export const MAX_LINES = 100_000;
+/** Lines kept aside while paused; beyond, the pause notice says how many it let go. */
+const MAX_PENDING = 100_000;
 const BACKLOG = 200;
-
-export interface PaneFilters {
-  host: string;
-  level: string;
-}
 
 type Status = 'connecting' | 'live' | 'offline';
 
+type Row = { kind: 'message'; m: Message; reboot: boolean } | { kind: 'incident'; id: number | null; kindName: string; host: string; headline: string };
+
 export class LivePane {
   readonly root: HTMLElement;
-  readonly log: HTMLElement;
+  private readonly list: VirtualLog<Row>;
   private readonly notice: HTMLElement;
+  private readonly newButton: HTMLButtonElement;
   private ws: WebSocket | null = null;
   private lastId: number | null = null;
-  private filters: PaneFilters = { host: '', level: '' };
-  private regex: RegExp | null = null;
+  private filter: ViewFilter | null = null;
+  private highlight: RegExp | null = null;
   private paused = false;
   private pending: Message[] = [];
   private pendingDropped = 0;
-  private follow = true;
   private retryMs = 500;
   private retryTimer: number | undefined;
   private generation = 0;
-  /** Lines currently in the pane (shown or hidden by the regex), in order. */
-  private lines: { m: Message; el: HTMLElement }[] = [];
+  /** Each host's boot in the last line seen, to mark the line where a reboot starts. */
+  private readonly lastBoot = new Map<string, number>();
 
   constructor(
     readonly title: HTMLElement,
     private readonly onChange: () => void,
     private readonly onStatus: (s: Status) => void,
+    private readonly openContext: (id: number) => void,
   ) {
-    this.log = h('div', { class: 'log', role: 'log', 'aria-live': 'off', tabindex: '0' });
+    this.list = new VirtualLog<Row>(MAX_LINES, (row) => this.renderRow(row), () => this.changed());
     this.notice = h('div', { class: 'pane-notice', hidden: true });
-    this.root = h('section', { class: 'pane' }, title, this.notice, this.log);
-    this.log.addEventListener('scroll', () => {
-      const atBottom = this.log.scrollTop + this.log.clientHeight >= this.log.scrollHeight - 24;
-      if (this.follow !== atBottom) {
-        this.follow = atBottom;
-        this.onChange();
-      }
+    this.newButton = h('button', { type: 'button', class: 'new-lines', hidden: true, title: 'Follow the newest line again (G)' });
+    this.newButton.addEventListener('click', () => this.list.follow());
+    this.root = h('section', { class: 'pane' }, title, this.notice, h('div', { class: 'pane-body' }, this.list.el, this.newButton));
+    this.list.el.addEventListener('click', (ev) => {
+      const line = (ev.target as HTMLElement).closest<HTMLElement>('.line[data-id]');
+      if (line && !(ev.target as HTMLElement).closest('a')) this.openContext(Number(line.dataset.id));
     });
   }
 
   get following(): boolean {
-    return this.follow;
+    return this.list.following;
   }
 
   get pendingCount(): number {
@@ -59,13 +63,24 @@ export class LivePane {
   }
 
   get shownCount(): number {
-    return this.lines.length;
+    return this.list.length;
+  }
+
+  get newLines(): number {
+    return this.list.newLines;
+  }
+
+  get log(): HTMLElement {
+    return this.list.el;
   }
 
   setFollow(on: boolean): void {
-    this.follow = on;
-    if (on) this.scrollToEnd();
-    this.onChange();
+    if (on) this.list.follow();
+    else this.list.unfollow();
+  }
+
+  top(): void {
+    this.list.top();
   }
 
   setPaused(paused: boolean): void {
@@ -82,24 +97,20 @@ export class LivePane {
     this.onChange();
   }
 
-  setRegex(re: RegExp | null): void {
-    this.regex = re;
-    for (const l of this.lines) l.el.hidden = !this.matches(l.m);
-    if (this.follow) this.scrollToEnd();
-  }
-
-  /** New filters: show the recent matching history, then go live from its newest id. */
-  async setFilters(f: PaneFilters): Promise<void> {
-    this.filters = f;
+  /** A new filter: the recent matching history, then live from its newest id. */
+  async setFilter(f: ViewFilter): Promise<void> {
+    this.filter = f;
+    this.highlight = highlightRegex(f);
     const generation = ++this.generation;
-    this.lines = [];
+    window.clearTimeout(this.retryTimer);
     this.pending = [];
-    clear(this.log);
+    this.lastBoot.clear();
+    this.list.clear();
     this.hideNotice();
     this.ws?.close();
     this.ws = null;
     try {
-      const page = await getJson<MessagePage>('/api/messages', { host: f.host, level: f.level, limit: BACKLOG });
+      const page = await getJson<MessagePage>('/api/messages', { ...apiParams(f), limit: BACKLOG });
       if (generation !== this.generation) return;
       this.append(page.messages.slice().reverse());
       this.lastId = page.messages[0]?.id ?? page.newer ?? 0;
@@ -118,10 +129,7 @@ export class LivePane {
     this.ws = ws;
     ws.addEventListener('open', () => {
       this.retryMs = 500;
-      const filters: Record<string, string | number> = {};
-      if (this.filters.host) filters.host = this.filters.host;
-      if (this.filters.level !== '') filters.level = Number(this.filters.level);
-      ws.send(JSON.stringify({ filters, since_id: this.lastId ?? undefined }));
+      ws.send(JSON.stringify({ filters: liveFilters(this.filter!), since_id: this.lastId ?? undefined }));
       this.onStatus('live');
     });
     ws.addEventListener('message', (ev) => {
@@ -161,7 +169,7 @@ export class LivePane {
     if (this.paused) {
       const room = MAX_PENDING - this.pending.length;
       if (rows.length > room) this.pendingDropped += rows.length - room;
-      this.pending.push(...rows.slice(0, Math.max(0, room)));
+      for (const r of rows.slice(0, Math.max(0, room))) this.pending.push(r);
       this.onChange();
       return;
     }
@@ -170,39 +178,44 @@ export class LivePane {
 
   private append(rows: Message[]): void {
     if (rows.length === 0) return;
-    const frag = document.createDocumentFragment();
+    const out: Row[] = [];
     for (const m of rows) {
-      const el = lineElement(m);
-      el.hidden = !this.matches(m);
-      this.lines.push({ m, el });
-      frag.append(el);
+      const before = this.lastBoot.get(m.host);
+      this.lastBoot.set(m.host, m.boot);
+      out.push({ kind: 'message', m, reboot: before !== undefined && before !== m.boot });
     }
-    this.log.append(frag);
-    const excess = this.lines.length - MAX_LINES;
-    if (excess > 0) for (const l of this.lines.splice(0, excess)) l.el.remove();
-    if (this.follow) this.scrollToEnd();
-    this.onChange();
+    this.list.append(out);
   }
 
   private incident(incident: Record<string, unknown>): void {
     const str = (v: unknown) => (typeof v === 'string' || typeof v === 'number' ? String(v) : '');
-    const kind = str(incident.kind) || 'incident';
-    const headline = str(incident.headline) || str(incident.title) || str(incident.summary);
-    const id = typeof incident.id === 'number' ? incident.id : null;
-    const el = h('div', { class: 'line incident', role: 'alert' },
-      h('span', { class: 'c-badge' }, kind.toUpperCase()),
-      h('span', { class: 'c-host' }, str(incident.host)),
-      id === null ? h('span', { class: 'c-text' }, headline) : h('a', { class: 'c-text', href: `#incidents/${id}` }, headline));
-    this.log.append(el);
-    if (this.follow) this.scrollToEnd();
+    this.list.append([{
+      kind: 'incident',
+      id: typeof incident.id === 'number' ? incident.id : null,
+      kindName: str(incident.kind) || 'incident',
+      host: str(incident.host),
+      headline: str(incident.headline) || str(incident.title) || str(incident.summary),
+    }]);
   }
 
-  private matches(m: Message): boolean {
-    return this.regex === null || this.regex.test(m.text) || this.regex.test(m.host);
+  private renderRow(row: Row): HTMLElement {
+    if (row.kind === 'message') {
+      const el = lineElement(row.m, this.highlight ? highlighted(row.m.text, this.highlight) : undefined, row.reboot);
+      el.classList.add('vline');
+      return el;
+    }
+    return h('div', { class: 'line vline incident', role: 'alert' },
+      h('span', { class: 'c-badge' }, row.kindName.toUpperCase()),
+      h('span', { class: 'c-host' }, row.host),
+      row.id === null ? h('span', { class: 'c-text' }, row.headline) : h('a', { class: 'c-text', href: `#incidents/${row.id}` }, row.headline));
   }
 
-  private scrollToEnd(): void {
-    this.log.scrollTop = this.log.scrollHeight;
+  private changed(): void {
+    const n = this.list.newLines;
+    this.newButton.hidden = this.list.following || n === 0;
+    this.newButton.textContent = `↓ ${n} new line${n === 1 ? '' : 's'}`;
+    this.newButton.dataset.count = String(n);
+    this.onChange();
   }
 
   private showNotice(text: string): void {
@@ -214,8 +227,8 @@ export class LivePane {
     this.notice.hidden = true;
   }
 
-  /** What is on screen (after the regex filter), as text. */
+  /** Every line kept in the pane, as text. */
   visibleText(): string {
-    return this.lines.filter((l) => !l.el.hidden).map((l) => lineText(l.m)).join('\n') + '\n';
+    return this.list.all.filter((r) => r.kind === 'message').map((r) => lineText((r as { m: Message }).m)).join('\n') + '\n';
   }
 }

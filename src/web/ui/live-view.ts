@@ -1,37 +1,70 @@
-// The live tail: one pane, or two hosts side by side; shared level and regex filters, pause,
-// follow and download of what is on screen.
+// The live tail: one pane, or two hosts side by side; one filter (hosts, level, facility, text or
+// /regex/) shared with search and kept in the address; pause, follow, download of what is kept.
 import { byId, h, downloadText } from './dom.js';
+import { EMPTY_FILTER, filterError, filterFromParams, sameFilter, type ViewFilter } from './filter.js';
 import { LivePane } from './live-pane.js';
 
+type Entry = { pane: LivePane; host: HTMLSelectElement | null };
+
 export class LiveView {
-  private readonly panes: { pane: LivePane; host: HTMLSelectElement }[] = [];
+  private readonly panes: Entry[] = [];
   private readonly container = byId('panes');
   private readonly pauseBtn = byId<HTMLButtonElement>('live-pause');
   private readonly followBox = byId<HTMLInputElement>('live-follow');
+  private readonly hostsInput = byId<HTMLInputElement>('live-hosts');
   private readonly levelSel = byId<HTMLSelectElement>('live-level');
-  private readonly regexInput = byId<HTMLInputElement>('live-regex');
+  private readonly facilitySel = byId<HTMLSelectElement>('live-facility');
+  private readonly textInput = byId<HTMLInputElement>('live-regex');
   private readonly splitBox = byId<HTMLInputElement>('live-split');
   private readonly count = byId('live-count');
   private paused = false;
   private hosts: string[] = [];
+  private filter: ViewFilter = EMPTY_FILTER;
+  private splitHost = '';
+  private typingTimer: number | undefined;
+  /** False until the first filter is applied (the address decides the first subscription). */
+  private isStarted = false;
 
-  constructor(private readonly onStatus: (s: string) => void) {
+  constructor(
+    private readonly onStatus: (s: string) => void,
+    private readonly openContext: (id: number) => void,
+    /** Called with the filter whenever it changes, to keep the address (and search) in step. */
+    private readonly onFilter: (f: ViewFilter, split: string) => void,
+    /** The known hosts, fetched when the split needs one before the periodic refresh has run. */
+    private readonly loadHosts: () => Promise<string[]>,
+  ) {
     this.pauseBtn.addEventListener('click', () => this.togglePause());
     this.followBox.addEventListener('change', () => this.panes.forEach((p) => p.pane.setFollow(this.followBox.checked)));
-    this.levelSel.addEventListener('change', () => this.panes.forEach((p) => this.resubscribe(p)));
-    this.regexInput.addEventListener('input', () => this.applyRegex());
-    this.splitBox.addEventListener('change', () => this.setSplit(this.splitBox.checked));
+    for (const el of [this.levelSel, this.facilitySel, this.hostsInput]) el.addEventListener('change', () => this.readForm());
+    // Typing a regex: apply once the user pauses, not at every key.
+    this.textInput.addEventListener('input', () => {
+      window.clearTimeout(this.typingTimer);
+      this.typingTimer = window.setTimeout(() => this.readForm(), 300);
+    });
+    this.textInput.addEventListener('keydown', (ev) => {
+      if (ev.key === 'Enter') this.readForm();
+    });
+    this.splitBox.addEventListener('change', () => void this.toggleSplit(this.splitBox.checked));
     byId('live-download').addEventListener('click', () => this.download());
-    this.addPane('');
+    this.panes.push(this.makePane(null));
+  }
+
+  /** True once a filter was applied (the first subscription exists). */
+  get started(): boolean {
+    return this.isStarted;
   }
 
   get isPaused(): boolean {
     return this.paused;
   }
 
+  get first(): LivePane {
+    return this.panes[0]!.pane;
+  }
+
   focusFilter(): void {
-    this.regexInput.focus();
-    this.regexInput.select();
+    this.textInput.focus();
+    this.textInput.select();
   }
 
   togglePause(): void {
@@ -45,73 +78,117 @@ export class LiveView {
     for (const p of this.panes) p.pane.setFollow(on);
   }
 
-  /** Show one host in the first pane. */
+  top(): void {
+    for (const p of this.panes) p.pane.top();
+  }
+
+  bottom(): void {
+    for (const p of this.panes) p.pane.setFollow(true);
+  }
+
+  /** Show one host (the hosts view's "Tail"). */
   tailHost(host: string): void {
-    const first = this.panes[0]!;
-    this.ensureOption(first.host, host);
-    first.host.value = host;
-    this.resubscribe(first);
+    this.apply({ ...this.filter, hosts: [host] }, this.splitHost);
   }
 
   setHosts(hosts: string[]): void {
     this.hosts = hosts;
-    for (const p of this.panes) for (const host of hosts) this.ensureOption(p.host, host);
+    const list = byId('known-hosts');
+    for (const host of hosts) if (![...list.children].some((o) => (o as HTMLOptionElement).value === host)) list.append(h('option', { value: host }));
+    const sel = this.panes[1]?.host;
+    if (sel) for (const host of hosts) this.ensureOption(sel, host);
+  }
+
+  /** The view the address asks for (`#live?hosts=…&split=…`); resubscribes only what changed. */
+  applyParams(p: URLSearchParams): void {
+    this.apply(filterFromParams(p), p.get('split') ?? '');
+  }
+
+  private apply(f: ViewFilter, split: string): void {
+    const changed = !this.isStarted || !sameFilter(f, this.filter);
+    this.filter = f;
+    this.writeForm();
+    const err = filterError(f);
+    this.textInput.setCustomValidity(err ?? '');
+    this.textInput.title = err ?? '';
+    if (err !== null) return;
+    if (changed) {
+      this.isStarted = true;
+      void this.panes[0]!.pane.setFilter(f);
+    }
+    this.setSplit(split, changed);
+    this.onFilter(f, this.splitHost);
+  }
+
+  private readForm(): void {
+    const level = this.levelSel.value;
+    const facility = this.facilitySel.value;
+    this.apply({
+      hosts: this.hostsInput.value.split(',').map((x) => x.trim()).filter((x) => x !== ''),
+      level: level === '' ? null : Number(level),
+      facility: facility === '' ? null : Number(facility),
+      text: this.textInput.value,
+    }, this.splitHost);
+  }
+
+  private writeForm(): void {
+    this.hostsInput.value = this.filter.hosts.join(', ');
+    this.levelSel.value = this.filter.level === null ? '' : String(this.filter.level);
+    this.facilitySel.value = this.filter.facility === null ? '' : String(this.filter.facility);
+    if (this.textInput.value !== this.filter.text) this.textInput.value = this.filter.text;
   }
 
   private ensureOption(sel: HTMLSelectElement, host: string): void {
     if (host !== '' && ![...sel.options].some((o) => o.value === host)) sel.append(h('option', { value: host }, host));
   }
 
-  private addPane(host: string): void {
-    const sel = h('select', { 'aria-label': 'host', class: 'pane-host' }, h('option', { value: '' }, 'all hosts'));
-    for (const hst of this.hosts) this.ensureOption(sel, hst);
-    sel.value = host;
+  private makePane(hostSel: HTMLSelectElement | null): Entry {
     const count = h('span', { class: 'muted pane-count' });
-    const title = h('div', { class: 'pane-title' }, h('label', {}, 'Host ', sel), count);
-    const pane = new LivePane(title, () => this.update(), (s) => this.onStatus(s));
-    const entry = { pane, host: sel };
-    sel.addEventListener('change', () => this.resubscribe(entry));
-    this.panes.push(entry);
+    const title = h('div', { class: 'pane-title' }, hostSel ? h('label', {}, 'Host ', hostSel) : h('span', { class: 'pane-label' }, 'Live'), count);
+    const pane = new LivePane(title, () => this.update(), (s) => this.onStatus(s), this.openContext);
     this.container.append(pane.root);
-    this.container.classList.toggle('split', this.panes.length > 1);
     pane.setPaused(this.paused);
-    this.applyRegex();
-    this.resubscribe(entry);
+    return { pane, host: hostSel };
   }
 
-  private setSplit(on: boolean): void {
-    if (on && this.panes.length === 1) {
-      // Side by side: the second pane starts on another host than the first when there is one.
-      const other = this.hosts.find((x) => x !== this.panes[0]!.host.value) ?? '';
-      this.addPane(other);
-    } else if (!on && this.panes.length > 1) {
-      const last = this.panes.pop()!;
-      last.pane.close();
-      last.pane.root.remove();
-      this.container.classList.remove('split');
-    }
-    this.update();
+  /** The checkbox: a second pane on a host other than the first pane's, or none. */
+  private async toggleSplit(on: boolean): Promise<void> {
+    if (!on) return this.setSplit('');
+    if (this.hosts.length === 0) this.setHosts(await this.loadHosts());
+    const host = this.hosts.find((x) => !this.filter.hosts.includes(x)) ?? this.hosts[0] ?? '';
+    if (host === '') this.splitBox.checked = false;
+    else this.setSplit(host);
   }
 
-  private resubscribe(p: { pane: LivePane; host: HTMLSelectElement }): void {
-    void p.pane.setFilters({ host: p.host.value, level: this.levelSel.value });
-  }
-
-  private applyRegex(): void {
-    const src = this.regexInput.value;
-    let re: RegExp | null = null;
-    if (src !== '') {
-      try {
-        re = new RegExp(src, 'i');
-        this.regexInput.setCustomValidity('');
-      } catch (err) {
-        this.regexInput.setCustomValidity((err as Error).message);
-        this.regexInput.title = (err as Error).message;
-        return;
+  /** Side by side: a second pane on one host, with the shared filter's other parts. */
+  private setSplit(host: string, filterChanged = false): void {
+    const second = this.panes[1];
+    if (host === '') {
+      if (second) {
+        this.panes.pop();
+        second.pane.close();
+        second.pane.root.remove();
       }
+    } else if (!second) {
+      const sel = h('select', { 'aria-label': 'second host', class: 'pane-host' });
+      for (const x of this.hosts) this.ensureOption(sel, x);
+      this.ensureOption(sel, host);
+      sel.value = host;
+      sel.addEventListener('change', () => this.setSplit(sel.value, true));
+      const entry = this.makePane(sel);
+      this.panes.push(entry);
+      void entry.pane.setFilter({ ...this.filter, hosts: [host] });
+    } else if (filterChanged || host !== this.splitHost) {
+      this.ensureOption(second.host!, host);
+      second.host!.value = host;
+      void second.pane.setFilter({ ...this.filter, hosts: [host] });
     }
-    this.regexInput.title = '';
-    for (const p of this.panes) p.pane.setRegex(re);
+    const moved = host !== this.splitHost;
+    this.splitHost = host;
+    this.splitBox.checked = host !== '';
+    this.container.classList.toggle('split', host !== '');
+    if (moved) this.onFilter(this.filter, host);
+    this.update();
   }
 
   private update(): void {
@@ -121,9 +198,10 @@ export class LiveView {
     this.followBox.checked = this.panes.every((p) => p.pane.following);
     const pending = this.panes.reduce((n, p) => n + p.pane.pendingCount, 0);
     this.count.textContent = this.paused ? `paused · ${pending} new lines waiting` : '';
+    this.count.dataset.pending = String(pending);
     for (const p of this.panes) {
       const c = p.pane.title.querySelector('.pane-count');
-      if (c) c.textContent = `${p.pane.shownCount} lines`;
+      if (c) c.textContent = `${p.pane.shownCount.toLocaleString()} lines`;
     }
   }
 
