@@ -10,6 +10,7 @@ import { mkdirSync, readdirSync, statSync, truncateSync, unlinkSync, writeFileSy
 import { join } from 'node:path';
 import { test } from 'node:test';
 import Database from 'better-sqlite3';
+import WebSocket from 'ws';
 import { getJson, mustRun, sendDatagrams, startServe, tempDir, waitFor, type ServeProcess } from './helpers/serve.js';
 import { settingsFromArgv } from '../src/commands/serve.js';
 
@@ -48,10 +49,11 @@ function integrityOk(dbPath: string): void {
 }
 
 /** A serve whose worker is stalled, fed `n` records: QUEUE of them wait in memory, the rest in the spool. */
-async function overflow(dir: string, n: number, tag: string, extraArgs: string[] = [], db = join(dir, 'hub.db')): Promise<{ srv: ServeProcess; pause: string; stats: any }> {
+async function overflow(dir: string, n: number, tag: string, extraArgs: string[] = [], db = join(dir, 'hub.db'), beforeSend?: (srv: ServeProcess) => Promise<void>): Promise<{ srv: ServeProcess; pause: string; stats: any }> {
   const pause = join(dir, 'pause');
   writeFileSync(pause, '');
   const srv = await startServe({ db, extraArgs, env: { NCH_TEST_MAX_QUEUE: String(QUEUE), NCH_TEST_PAUSE_FILE: pause } });
+  await beforeSend?.(srv);
   await sendDatagrams(srv.udpPort, records(0, n, tag));
   // Every record reached the writer, and the spool's tail is on disk.
   const stats = await waitFor('records received and spooled', async () => {
@@ -61,11 +63,35 @@ async function overflow(dir: string, n: number, tag: string, extraArgs: string[]
   return { srv, pause, stats };
 }
 
+/** A live-stream client (no filter) that collects the seqs of one tag's records as they arrive. */
+async function watchLive(http: string, tag: string): Promise<{ seqs: number[]; missed: () => number; close: () => void }> {
+  const ws = new WebSocket(`${http.replace('http', 'ws')}/api/live`);
+  const seqs: number[] = [];
+  let missed = 0;
+  let subscribed!: () => void;
+  const isSubscribed = new Promise<void>((r) => (subscribed = r));
+  ws.on('message', (data) => {
+    const m = JSON.parse(data.toString());
+    if (m.type === 'subscribed') subscribed();
+    else if (m.type === 'missed') missed += m.count;
+    else if (m.type === 'messages') for (const row of m.rows) if (row.text.startsWith(`${tag} record `)) seqs.push(row.seq);
+  });
+  await new Promise<void>((res, rej) => { ws.once('open', () => res()); ws.once('error', rej); });
+  ws.send(JSON.stringify({ filters: {} }));
+  await waitFor('subscribed', () => isSubscribed.then(() => true), 10_000);
+  return { seqs, missed: () => missed, close: () => ws.close() };
+}
+
 test('spool round trip: a stalled writer overflows into the spool, everything is stored afterwards in order, once', { timeout: 120_000 }, async (t) => {
   const dir = tempDir('nch-spool-');
   const n = 12_000;
-  const { srv, pause, stats } = await overflow(dir, n, 'roundtrip');
+  // The live stream sees the records as they are stored: the spooled ones too, in order.
+  let live!: Awaited<ReturnType<typeof watchLive>>;
+  const { srv, pause, stats } = await overflow(dir, n, 'roundtrip', [], join(dir, 'hub.db'), async (s) => {
+    live = await watchLive(s.http, 'roundtrip');
+  });
   t.after(() => srv.stop('SIGKILL'));
+  t.after(() => live.close());
   assert.equal(stats.dropped.queue_full, 0, 'nothing dropped at the queue bound');
   assert.equal(stats.queue_depth, QUEUE);
   assert.equal(stats.spool.records, n - QUEUE, 'the rest waits in the spool');
@@ -87,6 +113,10 @@ test('spool round trip: a stalled writer overflows into the spool, everything is
   // New traffic after the catch-up goes straight to the queue, behind everything else.
   await sendDatagrams(srv.udpPort, records(n, 100, 'roundtrip'));
   await waitFor('the later records', async () => (await getJson(`${srv.http}/api/messages?q=roundtrip&limit=1`)).messages[0]?.seq === n + 99);
+  await waitFor('the live stream', () => live.seqs.length === n + 100 || live.missed() > 0);
+  assert.equal(live.missed(), 0);
+  assert.deepEqual(live.seqs, range(0, n + 100), 'the live stream got every record once, in order');
+  live.close();
   assert.equal(await srv.stop(), 0);
   assert.deepEqual(storedSeqs(srv.db, 'roundtrip'), range(0, n + 100), 'every record once, in arrival order');
   assert.deepEqual(segments(srv.db), [], 'a drained spool leaves no segment behind');
