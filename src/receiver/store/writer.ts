@@ -162,6 +162,8 @@ export class StorageWriter extends EventEmitter implements Sink {
   private spoolTail: StoreItem[] = [];
   private spoolTimer: NodeJS.Timeout | null = null;
   private spoolRetry: NodeJS.Timeout | null = null;
+  private spoolWriteFailing = false;
+  private spoolDir = '';
   /** Batches in flight that came from the spool: batch id -> spool batch number. */
   private readonly spoolBatches = new Map<number, number>();
   /** Items written to the spool, and items read back from it and committed, since start. */
@@ -230,6 +232,7 @@ export class StorageWriter extends EventEmitter implements Sink {
     writer = new StorageWriter(options, migration, ftsBacklog);
     writer.backend = backend;
     writer.spool = spool;
+    writer.spoolDir = options.spool?.dir ?? '';
     if (spool) {
       // Emitted before anyone could listen: kept for the owner to log once.
       writer.spoolStartNotices = spool.takeNotices();
@@ -325,9 +328,12 @@ export class StorageWriter extends EventEmitter implements Sink {
     try {
       if (this.spool.append(encodeItems(items), items.length, firstAt(items[0]!))) this.spooledTotal += items.length;
       else this.drop('spool_full', items.length);
+      this.spoolWriteFailing = false;
     } catch (err) {
       this.drop('spool_error', items.length);
-      this.emit('spool-notice', `spool: cannot write ${items.length} records (dropped, counted as spool_error): ${(err as Error).message.split('\n')[0]}`);
+      // One line when it starts failing, not one per batch.
+      if (!this.spoolWriteFailing) this.emit('spool-notice', `spool: cannot write to ${this.spoolDir}: ${(err as Error).message.split('\n')[0]}; records are dropped (spool_error) until it can`);
+      this.spoolWriteFailing = true;
     }
   }
 
