@@ -103,6 +103,8 @@ export class Spool {
   /** frames[0 .. head) are done; frames[head .. readAt) were handed out (some may be done already). */
   private head = 0;
   private readAt = 0;
+  /** Frames handed out whose commit failed: handed out again first (never one still in flight). */
+  private retry: FrameInfo[] = [];
   private readonly segments: Segment[] = [];
   private writeFd: number | null = null;
   private writeSeg: Segment | null = null;
@@ -243,7 +245,7 @@ export class Spool {
 
   /** Whether frames remain to be read back (the store has not been handed all of them). */
   get unread(): boolean {
-    return this.readAt < this.frames.length;
+    return this.readAt < this.frames.length || this.retry.length > 0;
   }
 
   /** Whether the spool holds anything not yet committed by the store. */
@@ -346,9 +348,9 @@ export class Spool {
    * whose checksum fails is counted, reported and skipped.
    */
   next(): SpoolBatch | null {
-    while (this.readAt < this.frames.length) {
-      const f = this.frames[this.readAt++]!;
-      if (f.done) continue; // (handed out again after a rewind, committed meanwhile)
+    while (this.retry.length > 0 || this.readAt < this.frames.length) {
+      // Batches the store failed to commit go first, oldest first; then the next unread one.
+      const f = this.retry.length > 0 ? this.retry.shift()! : this.frames[this.readAt++]!;
       const payload = this.readPayload(f);
       if (payload) return { batchNo: f.batchNo, batch: payload, items: f.items, records: f.records };
       f.done = true;
@@ -357,11 +359,15 @@ export class Spool {
     return null;
   }
 
-  /** The store could not commit a batch handed out: hand it out again (and what follows it) next. */
-  rewind(): void {
-    let i = this.head;
-    while (i < this.readAt && this.frames[i]!.done) i++;
-    this.readAt = i;
+  /** The store could not commit batch `batchNo` (handed out): hand it out again before the unread ones. */
+  failed(batchNo: number): void {
+    for (let i = this.head; i < this.readAt; i++) {
+      const f = this.frames[i]!;
+      if (f.batchNo !== batchNo || f.done) continue;
+      this.retry.push(f);
+      this.retry.sort((a, b) => a.batchNo - b.batchNo);
+      return;
+    }
   }
 
   private readPayload(f: FrameInfo): EncodedBatch | null {

@@ -370,12 +370,12 @@ export class StorageWriter extends EventEmitter implements Sink {
   }
 
   /**
-   * A spooled batch failed to commit (disk full, the database busy): it is handed out again, with
-   * what follows it, after SPOOL_RETRY_MS, rather than dropped; until then nothing more is read.
+   * A spooled batch failed to commit (disk full, the database busy): it is handed out again after
+   * SPOOL_RETRY_MS, before anything unread, rather than dropped; until then nothing more is read.
    * (Batches already in flight behind it may commit first: order suffers only in this case.)
    */
-  private retrySpoolLater(): void {
-    this.spool?.rewind();
+  private retrySpoolLater(batchNo: number): void {
+    this.spool?.failed(batchNo);
     if (!this.spooling) {
       // The spool had been read out: new items queue behind the retry again.
       this.spooling = true;
@@ -569,8 +569,9 @@ export class StorageWriter extends EventEmitter implements Sink {
         break;
       case 'batch-failed': {
         const bounded = this.inFlight.get(msg.id) ?? 0;
-        const fromSpool = this.spoolBatches.has(msg.id);
-        if (fromSpool) this.retrySpoolLater();
+        const batchNo = this.spoolBatches.get(msg.id);
+        const fromSpool = batchNo !== undefined;
+        if (fromSpool) this.retrySpoolLater(batchNo);
         this.settle(msg.id, !fromSpool);
         // A spooled batch is not lost: it stays in the spool and is tried again.
         if (!fromSpool) this.drop('write_error', bounded);
