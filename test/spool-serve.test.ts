@@ -13,6 +13,7 @@ import Database from 'better-sqlite3';
 import WebSocket from 'ws';
 import { getJson, mustRun, sendDatagrams, startServe, tempDir, waitFor, type ServeProcess } from './helpers/serve.js';
 import { settingsFromArgv } from '../src/commands/serve.js';
+import { browserMissing, launchChromium } from './helpers/requirements.js';
 
 const QUEUE = 2000;
 
@@ -305,4 +306,24 @@ test('a spooled batch that cannot be committed (disk full) stays in the spool an
   assert.equal(new Set(seqs).size, seqs.length, 'none twice');
   for (const seq of range(QUEUE, n - QUEUE)) assert.ok(seqs.includes(seq), `spooled record ${seq} stored`);
   integrityOk(srv.db);
+});
+
+test('the dashboard says "catching up: N records behind" while the spool holds records, and stops once it is stored', { timeout: 120_000 }, async (t) => {
+  if (browserMissing(t)) return;
+  const dir = tempDir('nch-spool-ui-');
+  const n = 8_000;
+  const { srv, pause } = await overflow(dir, n, 'uiline');
+  t.after(() => srv.stop('SIGKILL'));
+  const browser = await launchChromium();
+  t.after(() => browser.close());
+  const page = await browser.newPage();
+  await page.goto(`${srv.http}/`);
+  // The queue (QUEUE) and the spool (the rest): everything received is behind.
+  const summary = page.locator('#summary');
+  await summary.getByText(`catching up: ${n.toLocaleString('en-US')} records behind`, { exact: false }).waitFor({ timeout: 15_000 });
+  unlinkSync(pause);
+  await waitFor('stored', async () => (await getJson(`${srv.http}/api/stats`)).messages === n);
+  // The status line refreshes every 5 s.
+  await waitFor('the line gone', async () => !((await summary.textContent()) ?? '').includes('catching up'), 15_000);
+  assert.match((await summary.textContent()) ?? '', /8,000 records/);
 });
