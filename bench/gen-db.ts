@@ -116,6 +116,8 @@ export function generate(o: GenOptions): GenResult {
     o.progress?.(id - 1, o.rows);
   }
   db.prepare('INSERT INTO hub_counters (name, value, updated_at) VALUES (?, ?, ?) ON CONFLICT (name) DO UPDATE SET value = excluded.value').run(STORED_MESSAGES_COUNTER, o.rows, endAt);
+  // The writer keeps boots.messages; a generated file sets it once, as migration 006 does.
+  db.prepare('UPDATE boots SET messages = (SELECT count(*) FROM messages m WHERE m.boot_id = boots.id)').run();
   // Every row is indexed: record it, or the writer would index them all again when serve opens the file.
   db.prepare('UPDATE fts_progress SET indexed_through = (SELECT max(id) FROM messages) WHERE id = 1').run();
   db.pragma('wal_checkpoint(TRUNCATE)');

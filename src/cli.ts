@@ -5,6 +5,8 @@ import { registerDecode } from './commands/decode.js';
 import { registerServe } from './commands/serve.js';
 import { registerImport } from './commands/import.js';
 import { registerSend } from './commands/send.js';
+import { registerTail } from './commands/tail.js';
+import { registerQuery } from './commands/query.js';
 
 export function buildProgram(): Command {
   const program = new Command();
@@ -17,6 +19,8 @@ export function buildProgram(): Command {
   registerServe(program);
   registerImport(program);
   registerSend(program);
+  registerTail(program);
+  registerQuery(program);
   return program;
 }
 

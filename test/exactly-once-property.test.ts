@@ -108,6 +108,9 @@ test('property: boots, fall-backs, replays and copies of one source are stored e
       assert.equal(count('reboot'), boots.length - 1, 'one reboot per boot after the first');
       assert.equal(count('duplicate'), copies, 'every copy counted as a duplicate');
       assert.equal((db.prepare('SELECT count(*) AS n FROM boots').get() as { n: number }).n, boots.length);
+      // boots.messages (what the host list shows) follows the rows a reboot moved and copied.
+      const counts = db.prepare('SELECT b.messages AS kept, (SELECT count(*) FROM messages m WHERE m.boot_id = b.id) AS rows FROM boots b').all() as Array<{ kept: number; rows: number }>;
+      for (const c of counts) assert.equal(c.kept, c.rows, 'boots.messages equals the boot\'s rows');
     }),
     { numRuns: 200 },
   );

@@ -1,8 +1,8 @@
 // `import` of captures of two boots of one host (issue 18): the two real 6.1 runs in the fixtures
 // are two boots of 10.0.2.15, and each of its two sources changes format between them (6665:
-// extended, then legacy; 6664: legacy, then extended). In either order they are two boots with a
-// reboot between, every record in the boot of its file; and the same capture imported twice is
-// one boot whose records are stored once.
+// extended, then legacy; 6664: legacy, then extended); the frozen 6.12 run is a boot of the same
+// guest with another kernel. In either order they are two boots with a reboot between, every record
+// in the boot of its file; and the same capture imported twice stores its records once.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
@@ -14,6 +14,8 @@ import { tempDir } from './helpers/serve.js';
 
 const EXT = fixturePath('extended.guest-eth0.pcap');
 const LEG = fixturePath('legacy.guest-eth0.pcap');
+/** A Linux 6.12 boot of the same guest (10.0.2.15), extended with the release prefix on 6665, legacy on 6664. */
+const REL612 = join(ROOT, 'test/fixtures/kernel-6.12/release.guest-eth0.pcap');
 
 function importFiles(files: string[]): { summary: any; db: string } {
   const db = join(tempDir('nch-import-boots-'), 'i.db');
@@ -45,7 +47,14 @@ function stored(db: string): { boots: Array<{ number: number; reason: string }>;
   } finally { d.close(); }
 }
 
-for (const [name, files] of [['extended boot, then legacy boot', [EXT, LEG]], ['legacy boot, then extended boot', [LEG, EXT]]] as const) {
+const PAIRS = [
+  ['extended boot, then legacy boot', [EXT, LEG]],
+  ['legacy boot, then extended boot', [LEG, EXT]],
+  ['a 6.1 boot, then a 6.12 boot', [EXT, REL612]],
+  ['a 6.12 boot, then a 6.1 boot', [REL612, EXT]],
+] as const;
+
+for (const [name, files] of PAIRS) {
   test(`import across boots and formats (${name}): two boots, one reboot, every record in its boot`, () => {
     const { summary, db } = importFiles([...files]);
     const s = stored(db);

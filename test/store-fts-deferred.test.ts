@@ -236,3 +236,24 @@ test('a backlog larger than one chunk (an index rebuild) is indexed after ready,
   await w.close();
   assertIntact(path);
 });
+
+test('migration 006 counts each boot of an older database once; the writer keeps the count from there', async (t) => {
+  const path = tempPath(t);
+  const db = openOldSchema(t, path, /^00[1-4]_/);
+  seedMessages(db, '10.6.5.1', 'countword', 40);
+  db.exec('INSERT INTO messages_fts (rowid, text) SELECT id, text FROM messages; UPDATE fts_progress SET indexed_through = 40');
+  db.close();
+  const w = await StorageWriter.open({ dbPath: path });
+  t.after(() => w.close());
+  for (let i = 0; i < 5; i++) w.record(rec(100 + i, 'countword new', Date.now()));
+  await w.close();
+  const after = new Database(path, { readonly: true });
+  try {
+    const boots = after.prepare('SELECT b.messages AS kept, (SELECT count(*) FROM messages m WHERE m.boot_id = b.id) AS rows FROM boots b ORDER BY b.id').all() as Array<{ kept: number; rows: number }>;
+    assert.ok(boots.length >= 1);
+    assert.equal(boots.reduce((n, b) => n + b.rows, 0), 45);
+    for (const b of boots) assert.equal(b.kept, b.rows, 'boots.messages: counted by the migration, then kept by the writer');
+  } finally {
+    after.close();
+  }
+});

@@ -37,6 +37,10 @@ function checkConsistent(path: string): { count: number; stored: number } {
     db.prepare("INSERT INTO messages_fts (messages_fts, rank) VALUES ('integrity-check', 1)").run();
     const count = (db.prepare('SELECT count(*) AS n FROM messages').get() as { n: number }).n;
     const stored = (db.prepare("SELECT value FROM hub_counters WHERE name = 'messages.stored'").get() as { value: number }).value;
+    // Each boot's kept count (the host list's) follows the deletes too.
+    for (const b of db.prepare('SELECT b.messages AS kept, (SELECT count(*) FROM messages m WHERE m.boot_id = b.id) AS rows FROM boots b').all() as Array<{ kept: number; rows: number }>) {
+      assert.equal(b.kept, b.rows, 'boots.messages equals the boot\'s rows after retention');
+    }
     return { count, stored };
   } finally {
     db.close();

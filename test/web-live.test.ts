@@ -216,3 +216,28 @@ test('live: a client that misses too much is disconnected with a reason', async 
     await w.close();
   }
 });
+
+test('live: rows stored but never published (the batches in flight when the first client came) are read from the database', async () => {
+  // serve asks the writer for rows only while someone watches: a batch already on its way when the
+  // first client subscribes is stored without being published. add(…, false) stores one like that.
+  const w = await startWorld();
+  try {
+    await w.add(lines(A, 0, 20));
+    for (const sub of [{}, { since_id: w.stored[9]!.id }, { filters: { level: 3 } }]) {
+      const c = await connect(w);
+      const start = w.stored.length;
+      c.send(sub);
+      await c.until(() => c.msgs.some((m) => m.type === 'subscribed'), 'subscribed');
+      if ('since_id' in sub) await c.until(() => c.rows.length === start - 10, 'the replay');
+      const unpublished = await w.add([...lines(A, 100, 7), ...lines(A, 200, 3, { level: 2 })], false);
+      const published = await w.add([...lines(A, 300, 5), ...lines(A, 400, 2, { level: 1 })]);
+      const level = (sub as { filters?: { level: number } }).filters?.level ?? 7;
+      const expected = [...('since_id' in sub ? w.stored.slice(10, start) : []), ...unpublished, ...published].filter((r) => r.level! <= level);
+      await c.until(() => c.rows.length >= expected.length, `${JSON.stringify(sub)}: every row stored after subscribing`);
+      assert.deepEqual(c.rows.map((r) => r.id), expected.map((r) => r.id), JSON.stringify(sub));
+      c.ws.close();
+    }
+  } finally {
+    await w.close();
+  }
+});

@@ -32,6 +32,13 @@ export function stripTrailingNuls(b: Uint8Array): Uint8Array {
   return end === b.length ? b : b.subarray(0, end);
 }
 
+/** Length of the header as printk wrote it, `pri,seq,ts,flag[,k=v…];`: without release and ncfrag. */
+export function printkHeaderLength(h: ExtendedHeader): number {
+  let n = `${h.pri},${h.seq},${h.tsUsec},${h.flag}`.length + 1;
+  for (const k in h.fields) n += 2 + k.length + h.fields[k].length;
+  return n;
+}
+
 /** Parses the text before `;`; null when it is not an extended header. */
 export function parseExtendedHeader(header: string): { header: ExtendedHeader; recordKey: string } | null {
   const tokens = header.split(',');

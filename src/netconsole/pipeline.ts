@@ -9,7 +9,7 @@
 // `c` record with its own seq), so the flag is kept and never acted on.
 import { parseRecordBody } from './body.js';
 import { LegacyJoiner, type LegacyLine } from './legacy.js';
-import { parseDatagram, parseExtendedHeader } from './parse.js';
+import { parseDatagram, parseExtendedHeader, printkHeaderLength } from './parse.js';
 import { DEFAULT_FRAGMENT_LIMITS, SourceReassembler, type AssembledData, type FragmentLimits } from './reassembly.js';
 import { SequenceTracker, TS_REGRESSION_USEC } from './sequence.js';
 import { bytesToText } from './text.js';
@@ -234,13 +234,16 @@ export class NetconsoleReceiver {
     if (obs.verdict === 'reboot') {
       sink.event({ type: 'reboot', source: st.source, at: now, from: obs.previousSeq ?? null, to: h.seq, detail: `seq ${obs.previousSeq} -> ${h.seq}, ts ${h.tsUsec}` });
     }
-    const body = parseRecordBody(data);
+    // The cut point is only meaningful in a whole set: a partial one has its holes squeezed out.
+    // Headers are under 512 bytes, so nothing under 1536 bytes can reach it: the common short
+    // record skips building the header length.
+    const body = parseRecordBody(data, complete && data.length >= 1536 ? printkHeaderLength(h) : null);
     const fields = Object.keys(h.fields).length ? { ...h.fields, ...body.fields } : body.fields;
     if (problem) fields.incomplete = problem;
     const release = h.release ?? fields.release ?? null;
     sink.record({
       source: st.source, format: 'extended', seq: h.seq, pri: h.pri, level: h.pri & 7, facility: h.pri >> 3,
-      tsUsec: h.tsUsec, flags: h.flag, text: body.text, fields, release, complete, receivedAt: firstAt,
+      tsUsec: h.tsUsec, flags: h.flag, text: body.text, fields, release, complete, truncated: body.truncated, receivedAt: firstAt,
       // A seq not above the highest seen: the store tells a replay (same ts and text: a
       // duplicate, not stored again) from a new boot. A late record is asked about too, so a
       // new boot that lands in an old hole still joins that boot; and so is a source's first
@@ -271,7 +274,7 @@ export class NetconsoleReceiver {
       source: st.source, format: 'legacy', seq: null, pri: l.pri,
       level: l.pri === null ? null : l.pri & 7, facility: l.pri === null ? null : l.pri >> 3,
       tsUsec: l.tsUsec, flags: '', text: bytesToText(l.text), fields, release: null,
-      complete: l.complete, receivedAt: l.firstAt, recheck: false,
+      complete: l.complete, truncated: false, receivedAt: l.firstAt, recheck: false,
     });
   }
 }

@@ -5,7 +5,7 @@ export function recordToJson(r: LogRecord): Record<string, unknown> {
   return {
     source: r.source, format: r.format, seq: r.seq, pri: r.pri, level: r.level, facility: r.facility,
     ts_usec: r.tsUsec, flags: r.flags, text: r.text, fields: r.fields, release: r.release,
-    complete: r.complete, received_at: r.receivedAt,
+    complete: r.complete, truncated: r.truncated === true, received_at: r.receivedAt,
   };
 }
 

@@ -47,6 +47,8 @@ export interface LogRecord {
   release: string | null;
   /** False for a partial record (fragments missing at timeout, a line cut off at flush). */
   complete: boolean;
+  /** The kernel cut the record at its 2048-byte printk buffer (>= 6.3): `text` is its beginning. Absent: false. */
+  truncated?: boolean;
   /** `now` of the datagram that completed (or started) the record. */
   receivedAt: number;
   /**

@@ -10,6 +10,12 @@
 // session replays `id > since_id` from the database page by page while ignoring publications, and
 // switches to live in the same tick as the replay query that came back short. Anything stored by
 // then is in the replay; anything published later has a larger id; `cursor` drops the overlap.
+//
+// Stored but never published. `serve` asks the writer for stored rows only while a client watches,
+// so the batches already on their way when the first client arrives come back without rows. Ids
+// are given out in commit order, so such a batch shows as a hole between the ids a session has
+// seen (or the newest id when it subscribed) and the next publication; the session reads the hole
+// from the database before delivering that publication.
 import type { LiveHub, LiveLimits, LiveSubscriber } from './live.js';
 import { matchesLiveFilter, RegexFilterError, regexFilter, type LiveFilter, type WebQueries } from './queries.js';
 import type { MessageJson } from './types.js';
@@ -95,6 +101,8 @@ export class LiveSession implements LiveSubscriber {
   private state: 'waiting' | 'replaying' | 'live' | 'closed' = 'waiting';
   /** Highest id delivered or deliberately skipped; null = take whatever is published next. */
   private cursor: number | null = null;
+  /** With cursor null: the newest stored id when the subscription was made (to notice a hole). */
+  private floor: number | null = null;
   private filter: LiveFilter = {};
   private hostNames: Set<string> | undefined;
   private lagging = false;
@@ -141,6 +149,7 @@ export class LiveSession implements LiveSubscriber {
     });
     if (sub.since_id === undefined) {
       this.cursor = null;
+      this.floor = this.queries.maxMessageId();
       this.state = 'live';
     } else {
       void this.replay(sub.since_id, this.generation);
@@ -186,6 +195,13 @@ export class LiveSession implements LiveSubscriber {
   onRows(rows: readonly MessageJson[]): void {
     if (this.state !== 'live') return;
     const fresh: MessageJson[] = [];
+    const seen = this.cursor ?? this.floor;
+    if (seen !== null && rows[0]!.id > seen + 1) {
+      // Rows of the hole were committed before these (ids are commit order): all are there now.
+      const hole = this.queries.liveBetween(seen, rows[0]!.id, this.filter, this.limits.maxReplay);
+      fresh.push(...hole);
+    }
+    this.floor = null;
     for (const r of rows) {
       if (this.cursor !== null && r.id <= this.cursor) continue;
       if (matchesLiveFilter(r, this.filter, this.hostNames)) fresh.push(r);

@@ -13,6 +13,8 @@ export interface MessageFilters {
   /** Any of these hosts (addresses or names); combined with `host` when both are given. */
   hosts?: string[];
   boot?: number;
+  /** This boot number and later ones (a history that runs on into the live stream without a hole). */
+  boot_from?: number;
   /** At most this severity: level <= N (0 = emerg). */
   level?: number;
   facility?: number;
@@ -107,6 +109,26 @@ function levelSql(level: number): string {
   return level <= SEVERE_LEVEL ? `m.level <= ? AND m.level <= ${SEVERE_LEVEL}` : 'm.level <= ?';
 }
 const SEVERE_LEVEL = 4;
+
+/** The filters on a record's own columns that the history list and the histogram share. */
+function contentFilterSql(f: { level?: number; facility?: number; text?: string; regex?: string }, where: string[], params: unknown[]): void {
+  if (f.level !== undefined) {
+    where.push(levelSql(f.level));
+    params.push(f.level);
+  }
+  if (f.facility !== undefined) {
+    where.push('m.facility = ?');
+    params.push(f.facility);
+  }
+  if (f.text !== undefined) {
+    where.push('instr(lower(m.text), ?) > 0');
+    params.push(lowerAscii(f.text));
+  }
+  if (f.regex !== undefined) {
+    where.push(`${REGEX_FN}(?, m.text)`);
+    params.push(f.regex);
+  }
+}
 
 function liveFilterSql(filter: LiveFilter, where: string[], params: unknown[]): void {
   if (filter.hostIds !== undefined) {
@@ -234,13 +256,9 @@ export class WebQueries {
       where.push('b.number = ?');
       params.push(f.boot);
     }
-    if (f.level !== undefined) {
-      where.push(levelSql(f.level));
-      params.push(f.level);
-    }
-    if (f.facility !== undefined) {
-      where.push('m.facility = ?');
-      params.push(f.facility);
+    if (f.boot_from !== undefined) {
+      where.push('b.number >= ?');
+      params.push(f.boot_from);
     }
     if (f.since !== undefined) {
       where.push('m.received_at >= ?');
@@ -250,14 +268,7 @@ export class WebQueries {
       where.push('m.received_at <= ?');
       params.push(f.until);
     }
-    if (f.text !== undefined) {
-      where.push('instr(lower(m.text), ?) > 0');
-      params.push(lowerAscii(f.text));
-    }
-    if (f.regex !== undefined) {
-      where.push(`${REGEX_FN}(?, m.text)`);
-      params.push(f.regex);
-    }
+    contentFilterSql(f, where, params);
     if (f.seq_from !== undefined) {
       where.push('m.seq >= ?');
       params.push(f.seq_from);
@@ -327,22 +338,7 @@ export class WebQueries {
       where.push(`m.host_id IN (${ids.map(() => '?').join(',')})`);
       params.push(...ids);
     }
-    if (f.level !== undefined) {
-      where.push('m.level <= ?');
-      params.push(f.level);
-    }
-    if (f.facility !== undefined) {
-      where.push('m.facility = ?');
-      params.push(f.facility);
-    }
-    if (f.text !== undefined) {
-      where.push('instr(lower(m.text), ?) > 0');
-      params.push(lowerAscii(f.text));
-    }
-    if (f.regex !== undefined) {
-      where.push(`${REGEX_FN}(?, m.text)`);
-      params.push(f.regex);
-    }
+    contentFilterSql(f, where, params);
     if (f.q !== undefined) {
       where.push('m.id IN (SELECT rowid FROM messages_fts WHERE messages_fts MATCH ?)');
       params.push(f.q);
@@ -399,7 +395,7 @@ export class WebQueries {
     }[];
     return hosts.map((h) => {
       const boots = this.stmt(`SELECT b.id, b.number, b.started_at, b.first_seq, b.reason, b.release,
-          (SELECT count(*) FROM messages m WHERE m.boot_id = b.id) AS messages,
+          b.messages AS messages,
           (SELECT count(*) FROM seq_events e WHERE e.boot_id = b.id AND e.type = 'gap') AS gaps,
           (SELECT COALESCE(sum(e.seq_to - e.seq_from + 1), 0) FROM seq_events e WHERE e.boot_id = b.id AND e.type = 'gap') AS lost
         FROM boots b WHERE b.host_id = ? ORDER BY b.number`).all(h.id) as {
@@ -461,6 +457,15 @@ export class WebQueries {
   liveAfter(cursor: number, filter: LiveFilter, limit: number): MessageJson[] {
     const where = ['m.id > ?'];
     const params: unknown[] = [cursor];
+    liveFilterSql(filter, where, params);
+    const rows = this.stmt(`SELECT ${MESSAGE_COLUMNS} ${MESSAGE_JOINS} WHERE ${where.join(' AND ')} ORDER BY m.id ASC LIMIT ?`).all(...params, limit) as MessageRow[];
+    return rows.map(toMessageJson);
+  }
+
+  /** Rows strictly between two ids matching a live filter, oldest first (a hole in what was published). */
+  liveBetween(after: number, before: number, filter: LiveFilter, limit: number): MessageJson[] {
+    const where = ['m.id > ?', 'm.id < ?'];
+    const params: unknown[] = [after, before];
     liveFilterSql(filter, where, params);
     const rows = this.stmt(`SELECT ${MESSAGE_COLUMNS} ${MESSAGE_JOINS} WHERE ${where.join(' AND ')} ORDER BY m.id ASC LIMIT ?`).all(...params, limit) as MessageRow[];
     return rows.map(toMessageJson);

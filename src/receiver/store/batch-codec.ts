@@ -11,12 +11,13 @@ import type { StoreItem } from './types.js';
 
 /** Float64 slots per record: seq, pri, level, facility, tsUsec, receivedAt (NaN for null). */
 const NUMS = 6;
-/** Uint32 slots per record: source, flags, release, fields (string-table indexes), format+complete bits. */
+/** Uint32 slots per record: source, flags, release, fields (string-table indexes), format+complete+recheck+truncated bits. */
 const META = 5;
 const NONE = 0xffffffff;
 const LEGACY = 1;
 const INCOMPLETE = 2;
 const RECHECK = 4;
+const TRUNCATED = 8;
 
 export interface EncodedBatch {
   /** Records in the batch. */
@@ -94,7 +95,7 @@ export function encodeItems(items: readonly StoreItem[]): EncodedBatch {
     meta[m + 1] = str(item.flags);
     meta[m + 2] = item.release === null || item.release === undefined ? NONE : str(item.release);
     meta[m + 3] = hasFields(item.fields) ? str(JSON.stringify(item.fields)) : NONE;
-    meta[m + 4] = (item.format === 'legacy' ? LEGACY : 0) | (item.complete ? 0 : INCOMPLETE) | (item.recheck ? RECHECK : 0);
+    meta[m + 4] = (item.format === 'legacy' ? LEGACY : 0) | (item.complete ? 0 : INCOMPLETE) | (item.recheck ? RECHECK : 0) | (item.truncated ? TRUNCATED : 0);
     // Texts are well-formed (the core turns bytes that are not UTF-8 into \xHH), so UTF-8 round-trips them.
     end += text.write(item.text, end, 'utf8');
     textEnd[r] = end;
@@ -119,7 +120,7 @@ export function decodeItems(b: EncodedBatch): StoreItem[] {
     const m = r * META;
     const bits = meta[m + 4]!;
     const end = textEnd[r]!;
-    out[at] = {
+    const rec: LogRecord = {
       source: strings[meta[m]!]!,
       format: bits & LEGACY ? 'legacy' : 'extended',
       seq: orNull(nums[n]!),
@@ -135,6 +136,8 @@ export function decodeItems(b: EncodedBatch): StoreItem[] {
       receivedAt: nums[n + 5]!,
       recheck: (bits & RECHECK) !== 0,
     };
+    if (bits & TRUNCATED) rec.truncated = true; // optional in LogRecord: absent means false
+    out[at] = rec;
     start = end;
     r++;
   }

@@ -125,6 +125,8 @@ export class BatchWriter {
   private duplicates = 0;
   /** Boots this batch started because a host rebooted. */
   private reboots = 0;
+  /** Messages this batch added to (or moved out of) each boot: boots.messages, one update per boot per batch. */
+  private readonly bootCounts = new Map<number, number>();
   /** Incremented by each sweep; entries whose `used` is older were not touched since the previous one. */
   private generation = 0;
   private sweptAt = Date.now();
@@ -152,8 +154,8 @@ export class BatchWriter {
       insertBoot: p('INSERT INTO boots (host_id, number, started_at, first_seq, reason, release) VALUES (?, ?, ?, ?, ?, ?)'),
       setBootRelease: p('UPDATE boots SET release = ? WHERE id = ?'),
       insertMessage: p(
-        'INSERT INTO messages (host_id, source_id, boot_id, seq, pri, level, facility, ts_usec, received_at, text, fields, complete, format, flags, release) ' +
-          'VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
+        'INSERT INTO messages (host_id, source_id, boot_id, seq, pri, level, facility, ts_usec, received_at, text, fields, complete, format, flags, release, truncated) ' +
+          'VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
       ),
       // The common record (extended, complete, flag '-', no fields, no release) with those as
       // literals: 5 fewer values to bind cut the insert's cost by a fifth (bench/RESULTS.md).
@@ -182,6 +184,7 @@ export class BatchWriter {
           'RETURNING id, seq, level, facility, ts_usec, text, fields, complete, flags',
       ),
       moveRow: p('UPDATE messages SET boot_id = ? WHERE id = ?'),
+      addBootMessages: p('UPDATE boots SET messages = messages + ? WHERE id = ?'),
       // One duplicate event per seq of a range (the first of the episode's): the look-alike it stood for is a row after all.
       withdrawDuplicates: p(
         "DELETE FROM seq_events WHERE id IN (SELECT min(id) FROM seq_events WHERE source_id = ? AND type = 'duplicate' AND id >= ? AND seq_from BETWEEN ? AND ? GROUP BY seq_from)",
@@ -226,6 +229,7 @@ export class BatchWriter {
       result = this.runBatch.immediate(items, indexNow, spoolMark);
     } catch (err) {
       // The rolled-back transaction may have created hosts/sources/boots we cached: forget them all.
+      this.bootCounts.clear();
       this.forgetCaches();
       throw err;
     }
@@ -367,6 +371,8 @@ export class BatchWriter {
       touchedSources.add(src);
       touchedHosts.add(this.hostsById.get(src.hostId)!);
     }
+    for (const [id, n] of this.bootCounts) if (n !== 0) this.st.addBootMessages.run(n, id);
+    this.bootCounts.clear();
     // last_seen once per batch per host/source rather than once per record.
     for (const s of touchedSources) this.st.touchSource.run(s.lastSeen, s.format, s.id);
     for (const h of touchedHosts) this.st.touchHost.run(h.lastSeen, h.id);
@@ -426,8 +432,13 @@ export class BatchWriter {
     const lookAlikes: number[] = [];
     for (const i of members) {
       const rowId = ep.records[2 * i + 1];
-      if (rowId !== 0) this.st.moveRow.run(nb.id, rowId);
-      else lookAlikes.push(seqs[i]);
+      if (rowId !== 0) {
+        this.st.moveRow.run(nb.id, rowId);
+        this.countInBoot(old.id, -1);
+        this.countInBoot(nb.id, 1);
+      } else {
+        lookAlikes.push(seqs[i]);
+      }
     }
     const previous = (this.st.lastSeqOfBoot.get(old.id, src.id) as { seq: number | null }).seq;
     this.st.insertEvent.run(host.id, src.id, nb.id, 'reboot', r.receivedAt, previous, firstSeq,
@@ -439,6 +450,7 @@ export class BatchWriter {
       const [from, to] = [lookAlikes[i], lookAlikes[j]];
       this.duplicates -= this.st.withdrawDuplicates.run(src.id, ep.firstDuplicateEventId, from, to).changes;
       const copied = this.st.copyToBoot.all(nb.id, r.receivedAt, old.id, src.id, from, to) as CopiedRow[];
+      this.countInBoot(nb.id, copied.length);
       for (const c of copied) rows.push(rowToMessage({ ...c, host: host.name ?? host.address, source: r.source, boot: nb.number, received_at: r.receivedAt }));
       i = j + 1;
     }
@@ -528,14 +540,15 @@ export class BatchWriter {
       boot.release = r.release;
       this.st.setBootRelease.run(r.release, boot.id);
     }
-    const plain = r.complete && r.format === 'extended' && r.flags === '-' && !r.release && !hasFields(r.fields);
+    const plain = r.complete && r.format === 'extended' && r.flags === '-' && !r.release && !hasFields(r.fields) && !r.truncated;
     const info = plain
       ? this.st.insertPlainMessage.run(host.id, src.id, boot.id, r.seq, r.pri, r.level, r.facility, r.tsUsec, r.receivedAt, r.text)
       : this.st.insertMessage.run(
           host.id, src.id, boot.id, r.seq, r.pri, r.level, r.facility, r.tsUsec, r.receivedAt, r.text, JSON.stringify(r.fields ?? {}),
-          r.complete ? 1 : 0, r.format, r.flags ?? '', r.release,
+          r.complete ? 1 : 0, r.format, r.flags ?? '', r.release, r.truncated ? 1 : 0,
         );
     const id = Number(info.lastInsertRowid);
+    this.countInBoot(boot.id, 1);
     return {
       id,
       host: host.name ?? host.address,
@@ -549,8 +562,13 @@ export class BatchWriter {
       text: r.text,
       fields: r.fields ?? {},
       complete: r.complete,
+      truncated: r.truncated === true,
       flags: r.flags ?? '',
     };
+  }
+
+  private countInBoot(bootId: number, n: number): void {
+    this.bootCounts.set(bootId, (this.bootCounts.get(bootId) ?? 0) + n);
   }
 
   private writeEvent(src: SourceState, e: SeqEvent): void {

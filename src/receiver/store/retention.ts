@@ -31,8 +31,10 @@ export class Retention {
     const p = (sql: string) => db.prepare(sql);
     this.st = {
       // Never delete the newest message: ids must keep growing (clients resume with since_id).
-      deleteOlderThan: p('DELETE FROM messages WHERE id IN (SELECT id FROM messages WHERE received_at < ? AND id < (SELECT max(id) FROM messages) ORDER BY received_at LIMIT ?)'),
-      deleteOldest: p('DELETE FROM messages WHERE id IN (SELECT id FROM messages WHERE id < (SELECT max(id) FROM messages) ORDER BY id LIMIT ?)'),
+      // RETURNING boot_id: boots.messages goes down by what each boot lost.
+      deleteOlderThan: p('DELETE FROM messages WHERE id IN (SELECT id FROM messages WHERE received_at < ? AND id < (SELECT max(id) FROM messages) ORDER BY received_at LIMIT ?) RETURNING boot_id AS bootId'),
+      deleteOldest: p('DELETE FROM messages WHERE id IN (SELECT id FROM messages WHERE id < (SELECT max(id) FROM messages) ORDER BY id LIMIT ?) RETURNING boot_id AS bootId'),
+      subtractBootMessages: p('UPDATE boots SET messages = max(0, messages - ?) WHERE id = ?'),
       deleteEventsOlderThan: p('DELETE FROM seq_events WHERE id IN (SELECT id FROM seq_events WHERE at < ? ORDER BY id LIMIT ?)'),
       subtractStored: p('UPDATE hub_counters SET value = max(0, value - ?), updated_at = ? WHERE name = ?'),
       // Fold FTS delete markers into the index a little at a time so its size follows the table.
@@ -58,6 +60,14 @@ export class Retention {
     return (pages - free) * pageSize;
   }
 
+  /** Takes what each boot lost off its boots.messages; returns how many rows were deleted. */
+  private deleteCounted(rows: Array<{ bootId: number }>): number {
+    const lost = new Map<number, number>();
+    for (const r of rows) lost.set(r.bootId, (lost.get(r.bootId) ?? 0) + 1);
+    for (const [id, n] of lost) this.st.subtractBootMessages.run(n, id);
+    return rows.length;
+  }
+
   /** One bounded step: age first, then size. */
   step(now: number): RetentionStep {
     this.lastCheck = now;
@@ -68,13 +78,13 @@ export class Retention {
       const days = this.options.retainDays ?? 0;
       if (days > 0) {
         const cutoff = now - days * DAY_MS;
-        deleted = this.st.deleteOlderThan.run(cutoff, this.chunk).changes;
+        deleted = this.deleteCounted(this.st.deleteOlderThan.all(cutoff, this.chunk) as Array<{ bootId: number }>);
         deletedEvents = this.st.deleteEventsOlderThan.run(cutoff, this.chunk).changes;
         more = deleted === this.chunk || deletedEvents === this.chunk;
       }
       const maxMb = this.options.maxDbMb ?? 0;
       if (!more && maxMb > 0 && this.usedBytes() > maxMb * MIB) {
-        const n = this.st.deleteOldest.run(this.chunk).changes;
+        const n = this.deleteCounted(this.st.deleteOldest.all(this.chunk) as Array<{ bootId: number }>);
         deleted += n;
         // Deleting frees pages only as whole pages empty out; keep stepping while over the limit.
         more = n > 0;

@@ -51,6 +51,8 @@ export interface StoredMessage {
   complete: boolean;
   /** The extended record's flag as sent (`-`, or `c` for a continuation); '' for legacy. */
   flags: string;
+  /** The kernel cut the record at 2048 bytes (>= 6.3): the text is only its beginning. */
+  truncated: boolean;
 }
 
 export interface RetentionOptions {

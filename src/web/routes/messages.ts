@@ -15,6 +15,7 @@ const listSchema = {
     properties: {
       host: { type: 'string', minLength: 1, maxLength: 255 },
       boot: { type: 'integer', minimum: 1 },
+      boot_from: { type: 'integer', minimum: 1 },
       level: { type: 'integer', minimum: 0, maximum: 7 },
       facility: { type: 'integer', minimum: 0, maximum: 127 },
       since: { type: 'string', minLength: 1, maxLength: 40 },
@@ -35,7 +36,7 @@ const listSchema = {
 
 interface ListQuery {
   hosts?: string; text?: string; regex?: string;
-  host?: string; boot?: number; level?: number; facility?: number; since?: string; until?: string; q?: string;
+  host?: string; boot?: number; boot_from?: number; level?: number; facility?: number; since?: string; until?: string; q?: string;
   seq_from?: number; seq_to?: number; before?: number; after?: number; limit: number; order: 'desc' | 'asc';
 }
 
@@ -92,7 +93,7 @@ export function registerMessageRoutes(app: FastifyInstance, queries: WebQueries)
     const q = request.query;
     if (q.before !== undefined && q.after !== undefined) throw new HttpError(400, 'use either before or after, not both');
     const filters: MessageFilters = {
-      host: q.host, boot: q.boot, level: q.level, facility: q.facility,
+      host: q.host, boot: q.boot, boot_from: q.boot_from, level: q.level, facility: q.facility,
       since: wallClock('since', q.since), until: wallClock('until', q.until),
       q: q.q, hosts: hostList(q.hosts), text: q.text, regex: checkedRegex(q.regex), seq_from: q.seq_from, seq_to: q.seq_to, before: q.before, after: q.after,
       limit: q.limit, order: q.order,

@@ -1,4 +1,4 @@
--- 005_spool_progress: how far the disk spool (src/receiver/store/spool.ts) has been committed.
+-- 007_spool_progress: how far the disk spool (src/receiver/store/spool.ts) has been committed.
 --
 -- When the writer falls behind, batches wait in a spool on disk, each with a batch number. A batch
 -- read back from the spool is committed together with its number here, in the same transaction, so
