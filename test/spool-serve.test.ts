@@ -6,7 +6,7 @@
 // with a spool that fills up (counted as dropped, serve alive, database intact).
 import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
-import { mkdirSync, readdirSync, statSync, truncateSync, unlinkSync, writeFileSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync, readdirSync, readSync, statSync, truncateSync, unlinkSync, writeFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import Database from 'better-sqlite3';
@@ -200,6 +200,36 @@ test('kill -9, then the last spool file is cut in the middle of a batch: reporte
   assert.equal(await again.stop(), 0);
   // Only the last batch was cut: everything before it is stored, in order, once.
   assert.deepEqual(storedSeqs(srv.db, 'cutfile'), range(QUEUE, n - QUEUE - lost));
+  integrityOk(srv.db);
+});
+
+test('kill -9, then a byte of the first spooled batch flipped: its checksum fails, it is reported and skipped, the rest stored', { timeout: 120_000 }, async (t) => {
+  const dir = tempDir('nch-spool-flip-');
+  const n = 14_000;
+  const { srv } = await overflow(dir, n, 'flipbyte');
+  t.after(() => srv.stop('SIGKILL'));
+  await srv.stop('SIGKILL');
+  const first = join(`${srv.db}-spool`, segments(srv.db)[0]!);
+  // Inside the first frame's payload (its header is 40 bytes): the frame still parses, its checksum does not.
+  const fd = openSync(first, 'r+');
+  const b = Buffer.alloc(1);
+  readSync(fd, b, 0, 1, 1000);
+  b[0] = b[0]! ^ 0xff;
+  writeSync(fd, b, 0, 1, 1000);
+  closeSync(fd);
+
+  const again = await startServe({ db: srv.db });
+  t.after(() => again.stop('SIGKILL'));
+  const s = await waitFor('the rest stored', async () => {
+    const x = await getJson(`${again.http}/api/stats`);
+    return x.spool.records === 0 && x.spool.corrupt_batches > 0 ? x : undefined;
+  });
+  assert.match(again.log(), /spool: corrupt batch in .*checksum mismatch; skipped \(\d+ records\)/);
+  assert.equal(s.spool.corrupt_batches, 1);
+  const lost = s.dropped.spool_corrupt;
+  assert.ok(lost > 0 && lost < n - QUEUE, `the corrupt batch's records are counted (${lost})`);
+  assert.equal(await again.stop(), 0);
+  assert.deepEqual(storedSeqs(srv.db, 'flipbyte'), range(QUEUE + lost, n - QUEUE - lost), 'every batch after it is stored, in order, once');
   integrityOk(srv.db);
 });
 
