@@ -1,6 +1,7 @@
 // How long the dashboard's pages take to load on a big database, in Debian's Chromium against a
 // real `serve` (issue 19: under 1 s with 10 million stored records). Each page is a fresh tab
-// (the bundle loaded again), timed from navigation until its data is on screen, REPS times; the
+// (the bundle loaded again), timed from navigation until its data is on screen (by the page's own
+// clock, and until playwright sees it), REPS times; the
 // API calls behind each page are timed alone too, to say where the time goes.
 //
 //   node dist/bench/gen-db.js --out /tmp/big.db --rows 10000000 --hosts 1000
@@ -40,12 +41,27 @@ async function main(): Promise<void> {
     ];
     for (const p of pages) {
       const times: number[] = [];
+      const painted: number[] = [];
       for (let i = 0; i < reps; i++) {
         const page = await browser.newPage({ viewport: { width: 1400, height: 820 } });
+        // The page's own clock: from navigation start to the first frame painted with the data on
+        // screen (the observer notes when the selector first matches; the frame after it is painted
+        // before the timer after the next animation frame runs). Playwright's wait can see it later,
+        // when the page goes on building what is below the fold.
+        await page.addInitScript({ content: `(() => {
+          const mo = new MutationObserver(() => {
+            if (!document.querySelector(${JSON.stringify(p.ready)})) return;
+            mo.disconnect();
+            requestAnimationFrame(() => setTimeout(() => { window.__painted = performance.now(); }, 0));
+          });
+          mo.observe(document, { subtree: true, childList: true });
+        })();` });
         const t0 = performance.now();
         await page.goto(`${srv.http}/${p.hash}`);
         await page.locator(p.ready).first().waitFor({ timeout: 60_000 });
         times.push(performance.now() - t0);
+        await page.waitForFunction('window.__painted !== undefined', undefined, { timeout: 60_000 });
+        painted.push(Number(await page.evaluate('window.__painted')));
         await page.close();
       }
       const apiTimes = [];
@@ -58,7 +74,7 @@ async function main(): Promise<void> {
         }
         apiTimes.push(`${path.split('?')[0]} ${median(ts).toFixed(0)} ms`);
       }
-      console.log(`${p.name.padEnd(32)} page ${median(times).toFixed(0).padStart(5)} ms (median of ${reps}; max ${Math.max(...times).toFixed(0)})  ${apiTimes.join(', ')}`);
+      console.log(`${p.name.padEnd(32)} on screen ${median(painted).toFixed(0).padStart(5)} ms (page clock; max ${Math.max(...painted).toFixed(0)}), seen by playwright ${median(times).toFixed(0).padStart(5)} ms (max ${Math.max(...times).toFixed(0)}), median of ${reps}  ${apiTimes.join(', ')}`);
     }
   } finally {
     await browser.close();

@@ -48,7 +48,17 @@ export class HostsView {
     else this.info.textContent = `${host.host} has no incident.`;
   }
 
-  async refresh(): Promise<HostSummary[]> {
+  /** One refresh at a time: the view, the filter's suggestions and the timer may all ask at once. */
+  private inFlight: Promise<HostSummary[]> | null = null;
+  /** Bumped by each render: a long list still being appended stops when a newer render starts. */
+  private renderGeneration = 0;
+
+  refresh(): Promise<HostSummary[]> {
+    this.inFlight ??= this.load().finally(() => { this.inFlight = null; });
+    return this.inFlight;
+  }
+
+  private async load(): Promise<HostSummary[]> {
     try {
       const { hosts } = await getJson<{ hosts: HostSummary[] }>('/api/hosts');
       this.hosts = hosts;
@@ -90,10 +100,30 @@ export class HostsView {
     }, 'panicked');
   }
 
+  /**
+   * The rows a screen shows at once; the rest, built aside, in one append once that screen is
+   * painted: a thousand hosts' rows (some thirty elements each) take the browser most of a second
+   * to build and lay out, and each append lays the whole table out again.
+   */
   private render(): void {
     clear(this.body);
     const now = Date.now();
-    for (const host of this.hosts) {
+    const generation = ++this.renderGeneration;
+    const rows = this.hosts;
+    const FIRST = 40;
+    this.renderRows(this.body, rows.slice(0, FIRST), now);
+    if (rows.length <= FIRST) return;
+    // Two frames: the first screen is painted before the rest is built.
+    requestAnimationFrame(() => requestAnimationFrame(() => {
+      if (generation !== this.renderGeneration) return;
+      const rest = document.createDocumentFragment();
+      this.renderRows(rest, rows.slice(FIRST), now);
+      this.body.append(rest);
+    }));
+  }
+
+  private renderRows(into: Node, rows: HostSummary[], now: number): void {
+    for (const host of rows) {
       const silent = now - host.last_seen > SILENT_AFTER_MS;
       const crashed = this.crashedNow(host);
       const badges = h('span', { class: 'badges', 'data-role': 'host-status' },
@@ -116,7 +146,7 @@ export class HostsView {
       const boots = h('span', { class: 'boot-links' },
         ...host.boots.slice(-5).map((b) =>
           h('a', { href: `/api/hosts/${encodeURIComponent(host.host)}/boots/${b.boot}/log`, download: true, title: `${b.messages} records${b.release ? `, ${b.release}` : ''}` }, `#${b.boot}`)));
-      this.body.append(h('tr', {},
+      into.appendChild(h('tr', {},
         h('td', {}, h('strong', {}, host.host), host.name ? h('div', { class: 'muted' }, host.address) : null),
         h('td', {}, badges),
         h('td', { title: new Date(host.last_seen).toISOString() }, relativeTime(host.last_seen, now)),

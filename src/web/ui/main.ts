@@ -216,7 +216,8 @@ async function refreshStatus(): Promise<void> {
 
 async function refreshHosts(): Promise<void> {
   const list = await hosts.refresh();
-  live.setHosts(list.map((x) => x.host));
+  // The filter's suggestions after the host list is painted (a thousand options take a while).
+  requestAnimationFrame(() => setTimeout(() => live.setHosts(list.map((x) => x.host)), 0));
 }
 
 void refreshStatus();
