@@ -102,6 +102,22 @@ export function renderMarkdown(latest: Record<string, any>): string {
     }
     out.push('');
   }
+  if (S.burst?.result) {
+    const r = S.burst.result;
+    out.push(`### Burst: ${n0(r.rate)} records/s for ${r.seconds} s (${n0(r.rate * r.seconds)} records) from ${r.sources} sources, a fresh \`serve\` per run`);
+    out.push(header('burst', S.burst));
+    out.push(`Load generator: ${generatorOf(r.runs)}. **${r.lossless ? 'Every record stored and the last ones searchable in every run' : 'Not lossless in every run'}.** Times are from the last send.`);
+    out.push('');
+    out.push('| run | load achieved/s | received / sent | kernel drops | stored | collector drops (reason) | all received stored after (s) | all sent stored after (s) | searchable after (s) | spool peak (records, MB) | CPU µs per stored record: datagram thread / storage worker |');
+    out.push('|---:|---:|---:|---:|---:|---|---:|---:|---:|---:|---:|');
+    r.runs.forEach((x: any, i: number) => {
+      const drops = Object.entries(x.dropped ?? {}).map(([k2, v]) => `${n0(v as number)} ${k2}`).join(', ') || '0';
+      const sec = (ms: number | null): string => (ms === null ? '–' : (ms / 1000).toFixed(1));
+      const us = (t: number): string => (x.stored > 0 ? n1((t / x.stored) * 1e6) : '–');
+      out.push(`| ${i + 1} | ${n0(x.achieved)} | ${n0(x.received)} / ${n0(x.sent)} | ${n0(x.kernelDrops)} | ${n0(x.stored)} | ${drops} | ${sec(x.receivedStoredMs ?? null)} | ${sec(x.allStoredMs)} | ${sec(x.searchableMs)} | ${n0(x.peakSpoolRecords)}, ${n1(x.peakSpoolBytes / 1e6)} | ${us(x.threadCpuSec.main)} / ${us(x.threadCpuSec.busiestOther)} |`);
+    });
+    out.push('');
+  }
   if (S.profile?.result) {
     const r = S.profile.result;
     out.push(`### Profile: \`node --cpu-prof\` of the collector at ${k(r.rate)} records/s for ${r.seconds} s`);

@@ -12,6 +12,8 @@
 //   memory   RSS with 1000 and 65536 sources active, and after they go idle
 //   sender   `send --simulate` records/s, udp and raw transports
 //   profile  `node --cpu-prof` of the collector at 100k records/s; where the time goes
+//   burst    a burst far above the storage rate (default 300 000/s for 10 s): is all of it stored
+//            (through the disk spool), and how long after the burst is the last record searchable
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem, release as osRelease } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -30,7 +32,7 @@ import { summarizeDir, type ThreadProfile } from './profile.js';
 import { renderMarkdown } from './report.js';
 import { coreRecordsPerSec } from './core-rate.js';
 
-const PARTS = ['ingest', 'frag', 'latency', 'query', 'memory', 'sender', 'profile'] as const;
+const PARTS = ['ingest', 'frag', 'latency', 'query', 'memory', 'sender', 'profile', 'burst'] as const;
 type Part = (typeof PARTS)[number];
 
 export interface BenchOptions {
@@ -62,6 +64,9 @@ export interface BenchOptions {
   pin: boolean;
   /** The collector's UDP reader (serve --udp-reader): auto (recvmmsg when built), recvmmsg or dgram. */
   reader: 'auto' | 'recvmmsg' | 'dgram';
+  /** The burst part: records/s and seconds. */
+  burstRate: number;
+  burstSec: number;
 }
 
 function readerArg(v: string | undefined): BenchOptions['reader'] {
@@ -104,6 +109,8 @@ export function parseArgs(argv: string[]): BenchOptions {
     warmupSec: Number(get('warmup') ?? 1),
     pin: argv.includes('--pin'),
     reader: readerArg(get('reader')),
+    burstRate: Number((get('burst-rate') ?? '300000').replace(/k$/i, '000')),
+    burstSec: Number(get('burst-seconds') ?? (quick ? 3 : 10)),
   };
 }
 
@@ -572,6 +579,127 @@ async function partProfile(o: BenchOptions): Promise<{ rate: number; seconds: nu
   return { rate, seconds, profileDir: profDir, run: run!, threads };
 }
 
+export interface BurstRun {
+  target: number;
+  achieved: number;
+  sent: number;
+  received: number;
+  kernelDrops: number;
+  stored: number;
+  lost: number;
+  /** The collector's drops by reason during the run (queue_full, spool_full, …). */
+  dropped: Record<string, number>;
+  /** ms from the last send until every record was stored, and until each source's last record was found by ?q= (null: not within the bound). */
+  allStoredMs: number | null;
+  searchableMs: number | null;
+  /** ms from the last send until every record that reached the collector (kernel drops aside) was stored. */
+  receivedStoredMs: number | null;
+  /** The spool's peak during the run (sampled every 250 ms). */
+  peakSpoolRecords: number;
+  peakSpoolBytes: number;
+  collectorCpuSec: number;
+  threadCpuSec: { main: number; busiestOther: number };
+  generator: 'c' | 'node';
+}
+
+/** How long after a burst the bench waits for it to be stored and searchable. */
+const BURST_CATCH_UP_MS = 120_000;
+
+async function burstRun(srv: ServeProcess, stored: StoredCounter, load: Child, o: { rate: number; count: number; sources: number; maxMs: number }): Promise<BurstRun> {
+  const tag = newTag('b');
+  const before = stored.read();
+  const stats0 = await getJson(`${srv.http}/api/stats`);
+  const udp0 = udpCounters();
+  const cpu0 = cpuSecondsOf(srv.pid);
+  const threads0 = threadCpuOf(srv.pid);
+  let peakRecords = 0;
+  let peakBytes = 0;
+  let sampling = true;
+  const sampler = (async () => {
+    while (sampling) {
+      const st = await getJson(`${srv.http}/api/stats`).catch(() => null);
+      if (st?.spool) {
+        peakRecords = Math.max(peakRecords, st.spool.records);
+        peakBytes = Math.max(peakBytes, st.spool.bytes);
+      }
+      await sleep(250);
+    }
+  })();
+  const res = await loadRun(load, { type: 'prepare', host: '127.0.0.1', port: srv.udpPort, sources: o.sources, rate: o.rate, count: o.count, maxMs: o.maxMs, tag, recordBytes: 100, mode: 'plain', stamp: false } as LoadConfig & { type: string });
+  const deadline = res.lastAt + BURST_CATCH_UP_MS;
+  let allStoredMs: number | null = null;
+  let searchableMs: number | null = null;
+  let receivedStoredMs: number | null = null;
+  let last = stored.read();
+  let stableSince = Date.now();
+  while (Date.now() < deadline) {
+    const n = stored.read();
+    if (receivedStoredMs === null) {
+      const st = await getJson(`${srv.http}/api/stats`).catch(() => null);
+      if (st && st.lag_records === 0 && n - before >= st.datagrams - stats0.datagrams) receivedStoredMs = Date.now() - res.lastAt;
+    }
+    if (n - before >= res.sent) {
+      allStoredMs ??= Date.now() - res.lastAt;
+      const page = await getJson(`${srv.http}/api/messages?q=e${tag}&limit=1000`).catch(() => null);
+      if (page && page.messages.length === Math.min(o.sources, res.sent)) { searchableMs = Date.now() - res.lastAt; break; }
+    }
+    if (n !== last) { last = n; stableSince = Date.now(); }
+    // Nothing stored for 5 s and nothing spooled: what is missing was lost.
+    if (Date.now() - stableSince > 5000) {
+      const st = await getJson(`${srv.http}/api/stats`).catch(() => null);
+      if (st && st.lag_records === 0) break;
+    }
+    await sleep(50);
+  }
+  sampling = false;
+  await sampler;
+  const stats1 = await getJson(`${srv.http}/api/stats`);
+  const dropped: Record<string, number> = {};
+  for (const [reason, v] of Object.entries(stats1.dropped as Record<string, number>)) {
+    const d = v - ((stats0.dropped as Record<string, number>)[reason] ?? 0);
+    if (d > 0) dropped[reason] = d;
+  }
+  const storedN = stored.read() - before;
+  const udp1 = udpCounters();
+  return {
+    target: o.rate, achieved: Math.round(res.achievedRate), sent: res.sent, received: stats1.datagrams - stats0.datagrams,
+    kernelDrops: udp1.RcvbufErrors - udp0.RcvbufErrors, stored: storedN, lost: Math.max(0, res.sent - storedN), dropped,
+    allStoredMs, searchableMs, receivedStoredMs, peakSpoolRecords: peakRecords, peakSpoolBytes: peakBytes,
+    collectorCpuSec: cpuSecondsOf(srv.pid) - cpu0, threadCpuSec: threadCpuDelta(srv.pid, threads0, threadCpuOf(srv.pid)), generator: res.generator,
+  };
+}
+
+async function partBurst(o: BenchOptions): Promise<{ rate: number; seconds: number; sources: number; runs: BurstRun[]; allStoredMs: Figure; searchableMs: Figure; lossless: boolean }> {
+  const load = Child.fork('load.js');
+  const runs: BurstRun[] = [];
+  try {
+    for (let i = 0; i < o.runs; i++) {
+      // A fresh collector per burst: the spool starts empty, the database small.
+      const dir = tempDir();
+      const srv = await startServe({ db: join(dir, 'bench.db') });
+      const stored = new StoredCounter(srv.db);
+      try {
+        await warmUp(srv, stored, load, o, { rate: o.burstRate, recordBytes: 100, mode: 'plain' });
+        const count = Math.round(o.burstRate * o.burstSec);
+        const r = await burstRun(srv, stored, load, { rate: o.burstRate, count, sources: o.sources, maxMs: o.burstSec * 2000 + 2000 });
+        note(`burst ${o.burstRate}/s for ${o.burstSec} s, run ${i + 1}: achieved ${r.achieved}/s, received ${r.received}/${r.sent}, kernel drops ${r.kernelDrops}, stored ${r.stored} (lost ${r.lost}; dropped ${JSON.stringify(r.dropped)}), all received stored ${r.receivedStoredMs ?? '-'} ms, all stored ${r.allStoredMs ?? '-'} ms and searchable ${r.searchableMs ?? '-'} ms after the last send, spool peak ${r.peakSpoolRecords} records / ${(r.peakSpoolBytes / 1e6).toFixed(1)} MB, collector CPU ${r.collectorCpuSec.toFixed(2)} s (main ${r.threadCpuSec.main.toFixed(2)}, worker ${r.threadCpuSec.busiestOther.toFixed(2)})`);
+        runs.push(r);
+      } finally {
+        stored.close();
+        await srv.stop('SIGTERM', 120_000);
+        removeDir(dir);
+      }
+    }
+  } finally {
+    await load.close();
+  }
+  return {
+    rate: o.burstRate, seconds: o.burstSec, sources: o.sources, runs,
+    allStoredMs: figure(runs.map((r) => r.allStoredMs ?? NaN)), searchableMs: figure(runs.map((r) => r.searchableMs ?? NaN)),
+    lossless: runs.every((r) => r.lost === 0 && r.searchableMs !== null),
+  };
+}
+
 // ---------------------------------------------------------------------------------------------
 
 export function machine(): Record<string, unknown> {
@@ -592,7 +720,7 @@ export async function runBench(o: BenchOptions, argv: string[]): Promise<Record<
   const command = `npm run bench -- ${argv.join(' ')}`.trim();
   const sections: Record<string, any> = {};
   const runners: Record<Part, (o: BenchOptions) => Promise<unknown>> = {
-    ingest: partIngest, frag: partFrag, latency: partLatency, query: partQuery, memory: partMemory, sender: partSender, profile: partProfile,
+    ingest: partIngest, frag: partFrag, latency: partLatency, query: partQuery, memory: partMemory, sender: partSender, profile: partProfile, burst: partBurst,
   };
   for (const part of o.only) {
     note(`--- ${part}`);

@@ -54,3 +54,21 @@ test('bench: unknown --only part and unknown --generator are refused', () => {
   assert.throws(() => parseArgs(['--generator', 'rust']), /--generator: 'rust'/);
   assert.equal(parseArgs(['--generator', 'node']).generator, 'node');
 });
+
+test('bench: --only burst with a tiny bounded burst produces a run and a table', { timeout: 120_000 }, async () => {
+  const out = mkdtempSync(join(tmpdir(), 'nch-bench-burst-'));
+  try {
+    const argv = ['--only', 'burst', '--runs', '1', '--burst-rate', '4000', '--burst-seconds', '0.5', '--sources', '8', '--warmup', '0', '--out', out, '--no-report'];
+    const o = parseArgs(argv);
+    assert.equal(o.burstRate, 4000);
+    const res = await runBench(o, argv);
+    const burst = res.sections.burst.result;
+    assert.ok(burst, `burst failed: ${res.sections.burst.error}`);
+    assert.equal(burst.runs.length, 1);
+    assert.equal(burst.runs[0].sent, 2000);
+    assert.ok(burst.runs[0].stored > 0, 'some records stored');
+    assert.match(renderMarkdown({ machine: res.machine, sections: res.sections }), /### Burst: 4,000 records\/s for 0.5 s/);
+  } finally {
+    rmSync(out, { recursive: true, force: true });
+  }
+});

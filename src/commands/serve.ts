@@ -5,7 +5,7 @@ import { Command, Option } from 'commander';
 import pino from 'pino';
 import { UsageError } from '../errors.js';
 import { parseAllowList } from '../receiver/admission.js';
-import { Collector } from '../receiver/collector.js';
+import { Collector, DEFAULT_SPOOL_MAX_MB } from '../receiver/collector.js';
 import { IncidentWatch } from '../receiver/incident-watch.js';
 import { parseWebhookUrl } from '../receiver/webhook.js';
 import { Forwarding } from '../receiver/forward/forwarding.js';
@@ -37,10 +37,12 @@ export interface ServeSettings {
   udpReader: UdpReaderKind;
   /** Syslog destinations every stored record is forwarded to (RFC 5424). */
   forward: ForwardTarget[];
+  /** Disk spool bound, MiB (0: no spool, what the storage queue cannot hold is dropped and counted). */
+  spoolMaxMb: number;
 }
 
 /** Config-file keys (JSON object) and the flag each one mirrors. */
-const CONFIG_KEYS = ['udp', 'http', 'db', 'capture', 'retainDays', 'maxDbMb', 'logLevel', 'hostNames', 'reverseDns', 'allow', 'limitDatagrams', 'limitBytes', 'authToken', 'authTokenFile', 'webhook', 'maxSources', 'maxFragmentBytes', 'udpReader', 'forward'] as const;
+const CONFIG_KEYS = ['udp', 'http', 'db', 'capture', 'retainDays', 'maxDbMb', 'logLevel', 'hostNames', 'reverseDns', 'allow', 'limitDatagrams', 'limitBytes', 'authToken', 'authTokenFile', 'webhook', 'maxSources', 'maxFragmentBytes', 'udpReader', 'forward', 'spoolMaxMb'] as const;
 type ConfigKey = (typeof CONFIG_KEYS)[number];
 
 export const DEFAULTS = {
@@ -78,6 +80,13 @@ function positiveNumber(v: unknown, what: string): number | undefined {
   if (v === undefined) return undefined;
   const n = Number(v);
   if (!Number.isFinite(n) || n <= 0) throw new UsageError(`${what} must be a positive number, not '${v}'`);
+  return n;
+}
+
+function nonNegativeNumber(v: unknown, what: string): number | undefined {
+  if (v === undefined) return undefined;
+  const n = Number(v);
+  if (v === '' || !Number.isFinite(n) || n < 0) throw new UsageError(`${what} must be a number >= 0, not '${v}'`);
   return n;
 }
 
@@ -191,6 +200,7 @@ export function resolveSettings(cmd: Command): ServeSettings {
     maxFragmentBytes: positiveNumber(pick('maxFragmentBytes'), '--max-fragment-bytes'),
     udpReader,
     forward: forwardTargets(pick('forward', [])),
+    spoolMaxMb: nonNegativeNumber(pick('spoolMaxMb'), '--spool-max-mb') ?? DEFAULT_SPOOL_MAX_MB,
   };
 }
 
@@ -205,6 +215,7 @@ export function registerServe(program: Command): void {
     .addOption(new Option('--udp-reader <kind>', 'how plain UDP is read: auto (batched recvmmsg when its addon is built, else dgram; the default), recvmmsg (fail without it) or dgram (node\'s sockets)').env('NCH_UDP_READER'))
     .addOption(new Option('--retain-days <n>', 'delete messages older than this many days').env('NCH_RETAIN_DAYS'))
     .addOption(new Option('--max-db-mb <n>', 'delete the oldest messages to keep the database under this size').env('NCH_MAX_DB_MB'))
+    .addOption(new Option('--spool-max-mb <n>', `when storage falls behind, keep up to this many MiB of records in a disk spool beside the database (never more than half the free space) instead of dropping them; 0: drop and count (default ${DEFAULT_SPOOL_MAX_MB})`).env('NCH_SPOOL_MAX_MB'))
     .addOption(new Option('--log-level <level>', 'pino log level: fatal, error, warn, info, debug (default info)').env('NCH_LOG_LEVEL'))
     .addOption(new Option('--host-name <addr=name...>', 'show the host at ADDR as NAME, repeatable').env('NCH_HOST_NAMES'))
     .addOption(new Option('--reverse-dns', 'name hosts by reverse DNS (looked up once per host, in the background)').env('NCH_REVERSE_DNS'))
@@ -234,6 +245,11 @@ export async function runServe(s: ServeSettings): Promise<void> {
     hostNames: s.hostNames, reverseDns: s.reverseDns, allow: s.allow, capture: s.capture,
     limits: { datagramsPerSec: s.limitDatagrams, bytesPerSec: s.limitBytes },
     maxSources: s.maxSources, maxFragmentBytes: s.maxFragmentBytes, udpReader: s.udpReader,
+    spoolMaxMb: s.spoolMaxMb,
+    // Test hooks (test/spool-serve.test.ts): a small queue bound, a storage worker that stalls or is slow.
+    maxQueue: process.env.NCH_TEST_MAX_QUEUE ? Number(process.env.NCH_TEST_MAX_QUEUE) : undefined,
+    pauseFile: process.env.NCH_TEST_PAUSE_FILE || undefined,
+    slowBatchMs: process.env.NCH_TEST_SLOW_BATCH_MS ? Number(process.env.NCH_TEST_SLOW_BATCH_MS) : undefined,
     ...(forwarding ? { onRows: (rows) => forwarding.push(rows) } : {}),
   }).catch(async (err: unknown) => {
     await forwarding?.close(0);

@@ -15,7 +15,7 @@ import { NetconsoleReceiver } from '../netconsole/pipeline.js';
 import { DEFAULT_FRAGMENT_LIMITS } from '../netconsole/reassembly.js';
 import type { LogRecord, SeqEvent, Sink } from '../netconsole/types.js';
 import { StorageWriter } from './store/writer.js';
-import type { RetentionOptions, StoredMessage } from './store/types.js';
+import type { RetentionOptions, StoredMessage, WriterStats } from './store/types.js';
 import type { IncidentNotice } from './store/write-protocol.js';
 import { isAllowed, parseAllowList, SourceBucket, type SourceLimits } from './admission.js';
 import { sourceName, type Endpoint, formatEndpoint } from './endpoint.js';
@@ -65,6 +65,30 @@ export interface CollectorOptions {
   udpReader?: UdpReaderKind;
   /** Gets the rows of every committed batch, whether or not a live client watches (--forward). */
   onRows?: (rows: readonly StoredMessage[]) => void;
+  /** Disk spool bound in MiB for what the storage queue cannot hold (default 1024; 0: none, drop and count). */
+  spoolMaxMb?: number;
+  /** Storage queue bound (records and events in memory; default the writer's). */
+  maxQueue?: number;
+  /** Test hooks: the storage worker holds batches while this file exists, or waits this long before each. */
+  pauseFile?: string;
+  slowBatchMs?: number;
+}
+
+/** Default bound of the disk spool, MiB (`--spool-max-mb`). */
+export const DEFAULT_SPOOL_MAX_MB = 1024;
+
+/** The spool's directory: beside the database, named after it (like SQLite's -wal file). */
+export function spoolDirFor(dbPath: string): string {
+  return `${dbPath}-spool`;
+}
+
+/** The spool's figures for /api/stats and /metrics (zeros without a spool). */
+function spoolFields(sp: WriterStats['spool']): Record<string, number> {
+  return {
+    spool_bytes: sp?.bytes ?? 0, spool_max_bytes: sp?.maxBytes ?? 0, spool_records: sp?.records ?? 0,
+    spool_oldest_age_ms: sp?.oldestAgeMs ?? 0, spool_drain_per_sec: sp?.drainPerSec ?? 0,
+    spooled: sp?.spooled ?? 0, spool_replayed: sp?.replayed ?? 0, spool_corrupt_batches: sp?.corruptBatches ?? 0,
+  };
 }
 
 export class Collector {
@@ -131,6 +155,11 @@ export class Collector {
     });
     writer.on('incidents', (notices) => this.onIncidents?.(notices));
     // One line when storage starts failing and one when it recovers (checked with the counters), not one per batch.
+    writer.on('spool-state', (state) => {
+      if (state === 'spooling') log.warn({ queue_bound: writer.stats().maxQueue }, 'storage is behind: records now wait in the disk spool, stored in order as it catches up');
+      else log.info({ spool: writer.stats().spool }, 'storage caught up: the spool is read back');
+    });
+    writer.on('spool-notice', (message) => log.warn(message));
     writer.on('write-error', (message) => {
       if (!this.storageFailing) log.error({ message }, 'storage write failed: records are counted as dropped (write_error) until it recovers');
       this.storageFailing = true;
@@ -138,8 +167,14 @@ export class Collector {
   }
 
   static async start(opts: CollectorOptions): Promise<Collector> {
-    const writer = await StorageWriter.open({ dbPath: opts.dbPath, retention: opts.retention, detectIncidents: true, worker: !opts.inlineStorage });
+    const spoolMb = opts.spoolMaxMb ?? DEFAULT_SPOOL_MAX_MB;
+    const writer = await StorageWriter.open({
+      dbPath: opts.dbPath, retention: opts.retention, detectIncidents: true, worker: !opts.inlineStorage,
+      spool: spoolMb > 0 ? { dir: spoolDirFor(opts.dbPath), maxBytes: spoolMb * 1024 * 1024 } : undefined,
+      maxQueue: opts.maxQueue, pauseFile: opts.pauseFile, slowBatchMs: opts.slowBatchMs,
+    });
     const c = new Collector(writer, opts);
+    for (const n of writer.spoolStartNotices) opts.logger.warn(n);
     if (writer.ftsBacklog > 0) {
       opts.logger.info({ fts_backlog: writer.ftsBacklog }, `full-text index: indexing ${writer.ftsBacklog} stored messages in the background (an upgrade rebuilt it); until done, searches miss older messages`);
     }
@@ -295,6 +330,7 @@ export class Collector {
       stored: w.written, legacy_timeouts: c.legacyTimeouts, duplicates: w.duplicates, rechecks: w.rechecks,
       fragments: c.fragments,
       bad_fragments: { total_out_of_range: c.badFragmentsTotalOutOfRange, overrun: c.badFragmentsOverrun },
+      ...spoolFields(w.spool),
     };
   }
 

@@ -43,7 +43,8 @@ export function isRecord(item: StoreItem): item is LogRecord {
 
 /** The buffers to list as postMessage's transfer list: they move to the worker instead of being copied. */
 export function transferables(b: EncodedBatch): ArrayBuffer[] {
-  return [b.nums.buffer, b.meta.buffer, b.text.buffer, b.textEnd.buffer] as ArrayBuffer[];
+  // A batch read back from the spool has all four in one buffer; a transfer list must not repeat one.
+  return [...new Set([b.nums.buffer, b.meta.buffer, b.text.buffer, b.textEnd.buffer])] as ArrayBuffer[];
 }
 
 const nullable = (x: number | null): number => (x === null ? NaN : x);

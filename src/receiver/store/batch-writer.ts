@@ -131,7 +131,7 @@ export class BatchWriter {
   private generation = 0;
   private sweptAt = Date.now();
   private readonly st: Record<string, Statement>;
-  private readonly runBatch: Transaction<(items: StoreItem[], indexNow: boolean) => BatchResult>;
+  private readonly runBatch: Transaction<(items: StoreItem[], indexNow: boolean, spoolMark: number | undefined) => BatchResult>;
   private readonly runIndexChunk: Transaction<(maxRows: number) => number>;
   /** Rows this writer stored without indexing them, and since when. */
   private ftsDeferred = 0;
@@ -169,6 +169,9 @@ export class BatchWriter {
       indexRange: p('INSERT INTO messages_fts (rowid, text) SELECT id, text FROM messages WHERE id > ? AND id <= ?'),
       setFtsProgressTo: p('UPDATE fts_progress SET indexed_through = ? WHERE id = 1'),
       countAfter: p('SELECT count(*) AS n FROM messages WHERE id > ?'),
+      spoolMark: p('SELECT committed_through AS through FROM spool_progress WHERE id = 1'),
+      // max(): a batch retried after a failure may be older than one committed meanwhile.
+      setSpoolMark: p('UPDATE spool_progress SET committed_through = max(committed_through, ?) WHERE id = 1'),
       insertEvent: p('INSERT INTO seq_events (host_id, source_id, boot_id, type, at, seq_from, seq_to, detail) VALUES (?, ?, ?, ?, ?, ?, ?, ?)'),
       // Replay or reboot (writeRechecked): the stored rows of one seq, the old boot's last seq, and
       // what a reboot takes along from the old boot.
@@ -197,7 +200,11 @@ export class BatchWriter {
       upsertHubCounter: p('INSERT INTO hub_counters (name, value, updated_at) VALUES (?, ?, ?) ON CONFLICT (name) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at'),
       addHubCounter: p('INSERT INTO hub_counters (name, value, updated_at) VALUES (?, ?, ?) ON CONFLICT (name) DO UPDATE SET value = value + excluded.value, updated_at = excluded.updated_at'),
     };
-    this.runBatch = db.transaction((items: StoreItem[], indexNow: boolean) => this.writeItems(items, indexNow));
+    this.runBatch = db.transaction((items: StoreItem[], indexNow: boolean, spoolMark: number | undefined) => {
+      const result = this.writeItems(items, indexNow);
+      if (spoolMark !== undefined) this.st.setSpoolMark.run(spoolMark);
+      return result;
+    });
     this.runIndexChunk = db.transaction((maxRows: number) => this.indexChunk(maxRows));
   }
 
@@ -206,8 +213,9 @@ export class BatchWriter {
    * reloaded. `indexNow` indexes every stored row in the same transaction (flush, close), unless a
    * backlog of more than a chunk is being indexed in the background (after an upgrade rebuilt the
    * index): a stop or an import's flush does not wait for that; the chunks, or the next open, do it.
+   * `spoolMark`: the spool batch number of a batch read back from the disk spool, committed with it.
    */
-  write(items: StoreItem[], indexNow = false, now = Date.now()): BatchResult {
+  write(items: StoreItem[], indexNow = false, now = Date.now(), spoolMark?: number): BatchResult {
     if (indexNow && this.ftsDeferred > FTS_CHUNK_ROWS) indexNow = false;
     // The caches mirror committed rows, so between batches they can be dropped and reloaded on
     // demand: this keeps a collector that sees ever new sources (months of DHCP churn) bounded.
@@ -218,7 +226,7 @@ export class BatchWriter {
     }
     let result: BatchResult;
     try {
-      result = this.runBatch.immediate(items, indexNow);
+      result = this.runBatch.immediate(items, indexNow, spoolMark);
     } catch (err) {
       // The rolled-back transaction may have created hosts/sources/boots we cached: forget them all.
       this.bootCounts.clear();
@@ -232,6 +240,11 @@ export class BatchWriter {
       this.ftsDeferred += result.rows.length;
     }
     return result;
+  }
+
+  /** The highest spool batch number committed (0: none). */
+  spoolMark(): number {
+    return (this.st.spoolMark.get() as { through: number }).through;
   }
 
   /** Rows stored but not yet indexed for full-text search. */

@@ -66,7 +66,27 @@ export interface RetentionOptions {
   checkIntervalMs?: number;
 }
 
-export type DropReason = 'queue_full' | 'closed' | 'write_error' | 'writer_failed' | 'invalid';
+/** spool_full: past the spool's bound; spool_error: the spool could not be written; spool_corrupt: a torn or corrupt spooled batch, skipped. */
+export type DropReason = 'queue_full' | 'closed' | 'write_error' | 'writer_failed' | 'invalid' | 'spool_full' | 'spool_error' | 'spool_corrupt';
+
+/** The disk spool behind the queue (spool.ts), as the writer reports it. */
+export interface SpoolWriterStats {
+  /** Bytes of its segment files. */
+  bytes: number;
+  /** Its bound now: --spool-max-mb, or half the disk's free space if that is less. */
+  maxBytes: number;
+  /** Records and events in it, not yet stored: what live streaming and incident detection lag by (besides the queue). */
+  records: number;
+  /** Age of its oldest record, ms (0 when empty). */
+  oldestAgeMs: number;
+  /** Spooled items stored per second, over about the last 5 s. */
+  drainPerSec: number;
+  /** Items written to it, and read back and stored, since start. */
+  spooled: number;
+  replayed: number;
+  /** Torn or corrupt batches found and skipped since start. */
+  corruptBatches: number;
+}
 
 export interface WriterStats {
   /** Items accepted and not yet committed (waiting + being written). */
@@ -91,4 +111,6 @@ export interface WriterStats {
   maxQueue: number;
   /** Why the last batch could not be written (disk full, read-only…), null once a batch commits again. */
   failing: string | null;
+  /** The disk spool, null when there is none (--spool-max-mb 0). */
+  spool: SpoolWriterStats | null;
 }

@@ -13,6 +13,9 @@ export interface WriteServiceOptions {
   detectIncidents?: boolean;
   /** Deferred full-text indexing runs once no batch has come for this long, ms (default FTS_IDLE_MS). */
   ftsIdleMs?: number;
+  /** Test hooks: while this file exists, batches wait (a stalled disk, to make the spool fill); each batch waits this long first (a slow disk). */
+  pauseFile?: string;
+  slowBatchMs?: number;
 }
 
 /** An incident that opened, closed or changed, with its database id. */
@@ -22,14 +25,14 @@ export interface IncidentNotice {
 }
 
 export type ToWriter =
-  /** `index`: index every stored row for full-text search before answering (flush). */
-  | { type: 'batch'; id: number; items: EncodedBatch; index?: boolean }
+  /** `index`: index every stored row for full-text search before answering (flush). `spoolMark`: read back from the disk spool, its batch number (committed with it). */
+  | { type: 'batch'; id: number; items: EncodedBatch; index?: boolean; spoolMark?: number }
   | { type: 'emit-rows'; on: boolean }
   | { type: 'close' };
 
 export type FromWriter =
-  /** `ftsBacklog`: stored messages still to be indexed for full-text search, in the background. */
-  | { type: 'ready'; migration: MigrationResult; ftsBacklog: number }
+  /** `ftsBacklog`: stored messages still to be indexed for full-text search, in the background. `spoolMark`: the highest spool batch number committed. */
+  | { type: 'ready'; migration: MigrationResult; ftsBacklog: number; spoolMark: number }
   | { type: 'open-failed'; message: string }
   | { type: 'stored'; id: number; messages: number; events: number; duplicates: number; rechecks: number; reboots: number; items: number; rows: StoredMessage[] | null }
   | { type: 'batch-failed'; id: number; items: number; message: string }

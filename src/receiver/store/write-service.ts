@@ -1,6 +1,7 @@
 // The write side's message loop, identical whether it runs in the worker thread or inline: opens the
 // database (migrating it), writes each batch in one transaction, runs retention steps between
 // batches, and answers with what was stored.
+import { existsSync } from 'node:fs';
 import { openDatabase, type Db } from './database.js';
 import { BatchWriter, FTS_CHUNK_ROWS, FTS_MAX_DELAY_MS } from './batch-writer.js';
 import { Retention } from './retention.js';
@@ -19,6 +20,12 @@ import type { StoredMessage } from './types.js';
  * While batches keep coming (the writer is behind) it waits for the bulk size or the deadline.
  */
 export const FTS_IDLE_MS = 5;
+
+/** The pause hook (tests): blocks this (write) thread, as a stalled disk would, polling every 20 ms. */
+function waitWhileExists(path: string): void {
+  const cell = new Int32Array(new SharedArrayBuffer(4));
+  while (existsSync(path)) Atomics.wait(cell, 0, 0, 20);
+}
 
 export class WriteService {
   private db: Db | null = null;
@@ -57,7 +64,7 @@ export class WriteService {
         this.detector = new IncidentDetector();
         this.incidents = new IncidentsStore(db);
       }
-      this.reply({ type: 'ready', migration, ftsBacklog: this.writer.ftsPending });
+      this.reply({ type: 'ready', migration, ftsBacklog: this.writer.ftsPending, spoolMark: this.writer.spoolMark() });
       this.scheduleRetention();
       if (this.writer.ftsPending > 0) this.indexSoon();
       return true;
@@ -83,8 +90,10 @@ export class WriteService {
       return;
     }
     this.batches++;
+    if (this.options.pauseFile) waitWhileExists(this.options.pauseFile);
+    if (this.options.slowBatchMs) Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, this.options.slowBatchMs);
     try {
-      const { rows, events, duplicates, rechecks, reboots } = this.writer.write(decodeItems(msg.items), msg.index === true, Date.now());
+      const { rows, events, duplicates, rechecks, reboots } = this.writer.write(decodeItems(msg.items), msg.index === true, Date.now(), msg.spoolMark);
       this.messagesStored += rows.length;
       this.reply({ type: 'stored', id: msg.id, messages: rows.length, events, duplicates, rechecks, reboots, items: itemCount(msg.items), rows: this.emitRows ? rows : null });
       this.detect(rows);

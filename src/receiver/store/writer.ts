@@ -2,14 +2,18 @@
 // queue (what the bound drops is counted by reason); batches go to a worker thread that owns the
 // write connection and commits each batch in one transaction. After a commit the stored messages
 // come back with their ids and are emitted as 'stored', shaped exactly like the API's messages.
+// With a spool (spool.ts), what reaches the queue's bound goes to disk instead of being dropped:
+// from then on every new record and event goes there too, behind it, until the spool is read back
+// into the store and the queue takes them directly again, so storage order is arrival order.
 import { EventEmitter } from 'node:events';
 import { Worker } from 'node:worker_threads';
 import type { LogRecord, SeqEvent, Sink } from '../../netconsole/types.js';
 import { StoreError } from './errors.js';
 import { WriteService } from './write-service.js';
-import { encodeItems, transferables } from './batch-codec.js';
+import { encodeItems, isRecord, transferables } from './batch-codec.js';
+import { Spool, type SpoolStats } from './spool.js';
 import type { FromWriter, IncidentNotice, ToWriter, WriteServiceOptions } from './write-protocol.js';
-import type { DropReason, RetentionOptions, StoreItem, StoredMessage, WriterStats } from './types.js';
+import type { DropReason, RetentionOptions, SpoolWriterStats, StoreItem, StoredMessage, WriterStats } from './types.js';
 import type { MigrationResult } from './migrate.js';
 
 export interface StorageWriterOptions {
@@ -30,6 +34,11 @@ export interface StorageWriterOptions {
   detectIncidents?: boolean;
   /** Deferred full-text indexing runs once the write side has been idle this long, ms (default 5; tests lengthen it). */
   ftsIdleMs?: number;
+  /** A disk spool for what the queue's bound would drop (default none: dropped and counted). */
+  spool?: { dir: string; maxBytes: number };
+  /** Test hooks (the write side waits while this file exists, or this long per batch); see WriteServiceOptions. */
+  pauseFile?: string;
+  slowBatchMs?: number;
 }
 
 /**
@@ -57,6 +66,17 @@ const MAX_FULL_IN_FLIGHT = 16;
 const GATHER_ABOVE_PER_SEC = 30_000;
 const GATHER_MIN_ITEMS = 2_000;
 const RATE_WINDOW_MS = 100;
+/**
+ * Spooled batches handed to the write side at once: enough that it never waits for the next one
+ * (each is up to batchSize items), few enough that a backlog stays on disk rather than in memory.
+ */
+const SPOOL_IN_FLIGHT = 3;
+/** The spool's unwritten tail goes to disk at least this often (bounding what a crash loses of it). */
+const SPOOL_TAIL_MS = 50;
+/** A spooled batch that failed to commit is tried again after this long. */
+const SPOOL_RETRY_MS = 250;
+/** The drain rate in stats is measured over about this long. */
+const DRAIN_WINDOW_MS = 5000;
 const SEQ_EVENT_TYPES = new Set(['gap', 'duplicate', 'reorder', 'reboot']);
 
 interface Backend {
@@ -90,6 +110,10 @@ export interface StorageWriter {
   on(event: 'write-error', listener: (message: string) => void): this;
   on(event: 'retention', listener: (deleted: { messages: number; events: number }) => void): this;
   on(event: 'error', listener: (err: Error) => void): this;
+  /** The queue reached its bound and records now go to the spool, or the spool has been read back. */
+  on(event: 'spool-state', listener: (state: 'spooling' | 'drained') => void): this;
+  /** A one-line report: a corrupt spooled batch skipped, the spool failing, records kept at close. */
+  on(event: 'spool-notice', listener: (message: string) => void): this;
 }
 
 export class StorageWriter extends EventEmitter implements Sink {
@@ -116,7 +140,7 @@ export class StorageWriter extends EventEmitter implements Sink {
   private flushWaiters: { target: number; resolve: () => void; reject: (err: Error) => void }[] = [];
   private closing: Promise<void> | null = null;
   private failed: Error | null = null;
-  private readonly droppedBy: Record<DropReason, number> = { queue_full: 0, closed: 0, write_error: 0, writer_failed: 0, invalid: 0 };
+  private readonly droppedBy: Record<DropReason, number> = { queue_full: 0, closed: 0, write_error: 0, writer_failed: 0, invalid: 0, spool_full: 0, spool_error: 0, spool_corrupt: 0 };
   private droppedPosted = '';
   private written = 0;
   private writtenEvents = 0;
@@ -131,6 +155,25 @@ export class StorageWriter extends EventEmitter implements Sink {
   private emittingRows = true;
   /** Set by a failed batch, cleared by the next one that commits: storage resumes by itself. */
   private failing: string | null = null;
+  private spool: Spool | null = null;
+  /** While true, bounded items go to the spool (behind what it holds), not to the queue. */
+  private spooling = false;
+  /** Items for the spool not yet written to it (at most batchSize). */
+  private spoolTail: StoreItem[] = [];
+  private spoolTimer: NodeJS.Timeout | null = null;
+  private spoolRetry: NodeJS.Timeout | null = null;
+  private spoolWriteFailing = false;
+  private spoolDir = '';
+  /** Batches in flight that came from the spool: batch id -> spool batch number. */
+  private readonly spoolBatches = new Map<number, number>();
+  /** Items written to the spool, and items read back from it and committed, since start. */
+  private spooledTotal = 0;
+  private replayedTotal = 0;
+  private drainSamples: { at: number; total: number }[] = [];
+  private drainWaiters: { resolve: () => void; reject: (err: Error) => void }[] = [];
+  private spoolCorruptSeen = 0;
+  /** What opening the spool found (a replay of what a previous run left, corrupt frames skipped), one line each. */
+  spoolStartNotices: string[] = [];
 
   private constructor(options: StorageWriterOptions, migration: MigrationResult, ftsBacklog: number) {
     super();
@@ -146,6 +189,8 @@ export class StorageWriter extends EventEmitter implements Sink {
   static async open(options: StorageWriterOptions): Promise<StorageWriter> {
     const serviceOptions: WriteServiceOptions = {
       dbPath: options.dbPath,
+      pauseFile: options.pauseFile,
+      slowBatchMs: options.slowBatchMs,
       migrationsDir: options.migrationsDir,
       retention: options.retention,
       emitRows: options.emitRows ?? true,
@@ -155,7 +200,7 @@ export class StorageWriter extends EventEmitter implements Sink {
     let writer: StorageWriter | undefined;
     let onMessage: (msg: FromWriter) => void = () => {};
     let onFailure: (err: Error) => void = () => {};
-    const ready = new Promise<{ migration: MigrationResult; ftsBacklog: number }>((resolve, reject) => {
+    const ready = new Promise<{ migration: MigrationResult; ftsBacklog: number; spoolMark: number }>((resolve, reject) => {
       onMessage = (msg) => {
         if (writer) writer.receive(msg);
         else if (msg.type === 'ready') resolve(msg);
@@ -170,12 +215,34 @@ export class StorageWriter extends EventEmitter implements Sink {
       options.worker === false
         ? inlineBackend(serviceOptions, (m) => onMessage(m))
         : workerBackend(serviceOptions, (m) => onMessage(m), (err) => onFailure(err));
-    const { migration, ftsBacklog } = await ready.catch(async (err: unknown) => {
+    const { migration, ftsBacklog, spoolMark } = await ready.catch(async (err: unknown) => {
       await backend.stopped;
       throw err;
     });
+    let spool: Spool | null = null;
+    if (options.spool && options.spool.maxBytes > 0) {
+      try {
+        spool = Spool.open({ dir: options.spool.dir, maxBytes: options.spool.maxBytes, committedThrough: spoolMark });
+      } catch (err) {
+        backend.post({ type: 'close' });
+        await backend.stopped;
+        throw new StoreError(`cannot open the spool ${options.spool.dir}: ${(err as Error).message.split('\n')[0]}`);
+      }
+    }
     writer = new StorageWriter(options, migration, ftsBacklog);
     writer.backend = backend;
+    writer.spool = spool;
+    writer.spoolDir = options.spool?.dir ?? '';
+    if (spool) {
+      // Emitted before anyone could listen: kept for the owner to log once.
+      writer.spoolStartNotices = spool.takeNotices();
+      writer.reportCorrupt();
+    }
+    // What a previous run left in the spool is stored first: new traffic queues behind it.
+    if (spool && !spool.empty) {
+      writer.spooling = true;
+      setImmediate(() => writer!.drain());
+    }
     return writer;
   }
 
@@ -194,7 +261,13 @@ export class StorageWriter extends EventEmitter implements Sink {
     if (this.closing || this.failed) return this.drop(this.failed ? 'writer_failed' : 'closed');
     if (!isValidItem(item)) return this.drop('invalid');
     if (isBounded(item)) {
-      if (this.queued() >= this.maxQueue) return this.drop('queue_full');
+      if (this.spooling) return this.toSpool(item);
+      if (this.queued() >= this.maxQueue) {
+        if (!this.spool) return this.drop('queue_full');
+        this.spooling = true;
+        this.emit('spool-state', 'spooling');
+        return this.toSpool(item);
+      }
       this.pendingBounded++;
     }
     this.pending.push(item);
@@ -232,9 +305,117 @@ export class StorageWriter extends EventEmitter implements Sink {
     return true;
   }
 
+  /** An item for the spool: gathered into a batch, written when full or after SPOOL_TAIL_MS. */
+  private toSpool(item: StoreItem): boolean {
+    this.spoolTail.push(item);
+    this.enqueuedTotal++;
+    if (this.spoolTail.length >= this.batchSize) this.writeSpoolTail();
+    else if (!this.spoolTimer) this.spoolTimer = setTimeout(() => this.onSpoolTimer(), SPOOL_TAIL_MS);
+    return true;
+  }
+
+  private onSpoolTimer(): void {
+    this.spoolTimer = null;
+    this.writeSpoolTail();
+    this.drain();
+  }
+
+  /** Appends the gathered tail to the spool as one batch; what does not fit is dropped and counted. */
+  private writeSpoolTail(): void {
+    const items = this.spoolTail;
+    if (items.length === 0 || !this.spool) return;
+    this.spoolTail = [];
+    try {
+      if (this.spool.append(encodeItems(items), items.length, firstAt(items[0]!))) this.spooledTotal += items.length;
+      else this.drop('spool_full', items.length);
+      this.spoolWriteFailing = false;
+    } catch (err) {
+      this.drop('spool_error', items.length);
+      // One line when it starts failing, not one per batch.
+      if (!this.spoolWriteFailing) this.emit('spool-notice', `spool: cannot write to ${this.spoolDir}: ${(err as Error).message.split('\n')[0]}; records are dropped (spool_error) until it can`);
+      this.spoolWriteFailing = true;
+    }
+  }
+
+  /**
+   * Hands spooled batches to the write side while it has room, oldest first, once everything queued
+   * before the spool started is on its way. When the spool has nothing unread left, its unwritten
+   * tail joins the queue and new items go to the queue again.
+   */
+  private drain(): void {
+    const spool = this.spool;
+    if (!spool || !this.spooling || this.spoolRetry || this.closing || this.failed || this.pendingBounded > 0) return;
+    while (this.inFlight.size < SPOOL_IN_FLIGHT) {
+      const f = spool.next();
+      this.reportCorrupt();
+      if (!f) break;
+      const id = this.nextBatchId++;
+      this.inFlight.set(id, f.items);
+      this.inFlightBounded += f.items;
+      this.spoolBatches.set(id, f.batchNo);
+      this.backend.post({ type: 'batch', id, items: f.batch, spoolMark: f.batchNo }, transferables(f.batch));
+    }
+    if (spool.unread) return;
+    this.spooling = false;
+    if (this.spoolTimer) clearTimeout(this.spoolTimer);
+    this.spoolTimer = null;
+    const tail = this.spoolTail;
+    this.spoolTail = [];
+    for (const item of tail) this.pending.push(item);
+    this.pendingBounded += tail.length;
+    if (this.pending.length > 0) this.postSoon();
+    this.emit('spool-state', 'drained');
+    for (const w of this.drainWaiters) w.resolve();
+    this.drainWaiters = [];
+  }
+
+  /**
+   * A spooled batch failed to commit (disk full, the database busy): it is handed out again after
+   * SPOOL_RETRY_MS, before anything unread, rather than dropped; until then nothing more is read.
+   * (Batches already in flight behind it may commit first: order suffers only in this case.)
+   */
+  private retrySpoolLater(batchNo: number): void {
+    this.spool?.failed(batchNo);
+    if (!this.spooling) {
+      // The spool had been read out: new items queue behind the retry again.
+      this.spooling = true;
+      this.emit('spool-state', 'spooling');
+    }
+    if (this.spoolRetry) return;
+    this.spoolRetry = setTimeout(() => {
+      this.spoolRetry = null;
+      this.drain();
+    }, SPOOL_RETRY_MS);
+  }
+
+  /** Corrupt frames the spool skipped: counted as dropped (spool_corrupt) and reported once each. */
+  private reportCorrupt(): void {
+    const spool = this.spool;
+    if (!spool) return;
+    const st = spool.stats();
+    if (st.corruptRecords > this.spoolCorruptSeen) {
+      this.drop('spool_corrupt', st.corruptRecords - this.spoolCorruptSeen);
+      this.spoolCorruptSeen = st.corruptRecords;
+    }
+    for (const n of spool.takeNotices()) this.emit('spool-notice', n);
+  }
+
   /** Resolves when everything enqueued before this call is committed and searchable (searchable only
-   * once it is done, while a rebuilt full-text index is filled in the background after an upgrade). */
+   * once it is done, while a rebuilt full-text index is filled in the background after an upgrade).
+   * With records in the spool, that is once the spool has been read back. */
   flush(): Promise<void> {
+    if (this.failed) return Promise.reject(this.failed);
+    if (this.spooling) {
+      const drained = new Promise<void>((resolve, reject) => this.drainWaiters.push({ resolve, reject }));
+      this.writeSpoolTail();
+      this.drain();
+      return drained.then(() => this.flush());
+    }
+    return this.flushQueue();
+  }
+
+  /** flush() for the in-memory queue only. */
+  private flushQueue(): Promise<void> {
     if (this.failed) return Promise.reject(this.failed);
     // The last batch (empty if nothing is pending) also indexes whatever full-text indexing deferred.
     do this.postBatch(true);
@@ -249,12 +430,23 @@ export class StorageWriter extends EventEmitter implements Sink {
     if (!this.closing) {
       this.closing = (async () => {
         try {
+          // The spool is kept, not drained (that may take long): its tail goes to disk, and the next
+          // start stores it before new traffic. What was queued before it is flushed.
+          this.writeSpoolTail();
           // Persist the final drop counts with the last batch.
           this.appendDropCounters(true);
-          if (!this.failed) await this.flush();
+          if (!this.failed) await this.flushQueue();
         } finally {
           if (this.timer) clearTimeout(this.timer);
           this.timer = null;
+          if (this.spoolTimer) clearTimeout(this.spoolTimer);
+          this.spoolTimer = null;
+          if (this.spoolRetry) clearTimeout(this.spoolRetry);
+          this.spoolRetry = null;
+          this.reportCorrupt();
+          const kept = this.spool?.stats().records ?? 0;
+          this.spool?.close();
+          if (kept > 0) this.emit('spool-notice', `spool: ${kept} records kept on disk; the next start stores them before new traffic`);
           if (this.soon) clearImmediate(this.soon);
           this.soon = null;
           this.backend.post({ type: 'close' });
@@ -278,7 +470,36 @@ export class StorageWriter extends EventEmitter implements Sink {
       retentionDeleted: this.retentionDeleted,
       maxQueue: this.maxQueue,
       failing: this.failing,
+      spool: this.spoolStats(),
     };
+  }
+
+  private spoolStats(): SpoolWriterStats | null {
+    if (!this.spool) return null;
+    const st: SpoolStats = this.spool.stats();
+    const now = Date.now();
+    const tail = this.spoolTail.length;
+    const oldestAt = st.oldestAt ?? (tail > 0 ? firstAt(this.spoolTail[0]!) : null);
+    return {
+      bytes: st.bytes,
+      maxBytes: st.maxBytes,
+      records: st.records + tail,
+      oldestAgeMs: oldestAt === null ? 0 : Math.max(0, now - oldestAt),
+      drainPerSec: this.drainRate(now),
+      spooled: this.spooledTotal,
+      replayed: this.replayedTotal,
+      corruptBatches: st.corruptBatches,
+    };
+  }
+
+  /** Spooled items committed per second over about the last DRAIN_WINDOW_MS. */
+  private drainRate(now: number): number {
+    const samples = this.drainSamples;
+    if (samples.length === 0 || now - samples[samples.length - 1]!.at >= 250) samples.push({ at: now, total: this.replayedTotal });
+    while (samples.length > 2 && now - samples[1]!.at >= DRAIN_WINDOW_MS) samples.shift();
+    const first = samples[0]!;
+    const dt = now - first.at;
+    return dt > 0 ? Math.round(((this.replayedTotal - first.total) * 1000) / dt) : 0;
   }
 
   private queued(): number {
@@ -336,6 +557,7 @@ export class StorageWriter extends EventEmitter implements Sink {
     switch (msg.type) {
       case 'stored':
         this.failing = null;
+        if (this.spoolBatches.has(msg.id)) this.replayedTotal += msg.items;
         this.settle(msg.id);
         this.written += msg.messages;
         this.writtenEvents += msg.events;
@@ -347,8 +569,12 @@ export class StorageWriter extends EventEmitter implements Sink {
         break;
       case 'batch-failed': {
         const bounded = this.inFlight.get(msg.id) ?? 0;
-        this.settle(msg.id);
-        this.drop('write_error', bounded);
+        const batchNo = this.spoolBatches.get(msg.id);
+        const fromSpool = batchNo !== undefined;
+        if (fromSpool) this.retrySpoolLater(batchNo);
+        this.settle(msg.id, !fromSpool);
+        // A spooled batch is not lost: it stays in the spool and is tried again.
+        if (!fromSpool) this.drop('write_error', bounded);
         this.failing = msg.message;
         if (this.listenerCount('write-error') > 0) this.emit('write-error', msg.message);
         break;
@@ -365,9 +591,14 @@ export class StorageWriter extends EventEmitter implements Sink {
     }
   }
 
-  private settle(id: number): void {
+  private settle(id: number, committed = true): void {
     this.inFlightBounded -= this.inFlight.get(id) ?? 0;
     this.inFlight.delete(id);
+    const batchNo = this.spoolBatches.get(id);
+    if (batchNo !== undefined) {
+      this.spoolBatches.delete(id);
+      if (committed) this.spool?.committed(batchNo);
+    }
     this.ackedBatchId = Math.max(this.ackedBatchId, id);
     this.flushWaiters = this.flushWaiters.filter((w) => {
       if (w.target > this.ackedBatchId) return true;
@@ -377,13 +608,22 @@ export class StorageWriter extends EventEmitter implements Sink {
     while (this.pending.length >= this.batchSize && this.inFlight.size < MAX_FULL_IN_FLIGHT) this.postBatch();
     // Nothing left in flight: whatever gathered meanwhile goes now (group commit).
     if (this.pending.length > 0 && this.inFlight.size < MAX_IN_FLIGHT && (!this.timer || this.inFlight.size === 0) && !this.gathering()) this.postBatch();
+    this.drain();
   }
 
   /** The write side died: everything not committed is lost and counted; later items are dropped. */
   private fail(err: Error): void {
     if (this.failed) return;
     this.failed = err instanceof StoreError ? err : new StoreError(`storage writer stopped: ${err.message.split('\n')[0]}`);
-    this.drop('writer_failed', this.queued());
+    // (The spool's files stay: the next start stores them. Its unwritten tail is lost with the queue.)
+    this.drop('writer_failed', this.queued() + this.spoolTail.length);
+    this.spoolTail = [];
+    if (this.spoolTimer) clearTimeout(this.spoolTimer);
+    this.spoolTimer = null;
+    if (this.spoolRetry) clearTimeout(this.spoolRetry);
+    this.spoolRetry = null;
+    for (const w of this.drainWaiters) w.reject(this.failed);
+    this.drainWaiters = [];
     this.pending = [];
     this.pendingBounded = 0;
     this.inFlightBounded = 0;
@@ -441,4 +681,9 @@ function inlineBackend(options: WriteServiceOptions, onMessage: (msg: FromWriter
       }),
     stopped,
   };
+}
+
+/** When an item arrived (a record's receivedAt, an event's time). */
+function firstAt(item: StoreItem): number {
+  return isRecord(item) ? item.receivedAt : 'at' in item ? item.at : Date.now();
 }

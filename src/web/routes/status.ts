@@ -6,6 +6,9 @@ import type { WebQueries } from '../queries.js';
 import type { HealthReport, ReceiverStats } from '../types.js';
 import { registerForwardMetrics } from './forward-metrics.js';
 
+/** An optional numeric stat (0 when the receiver does not report it). */
+const num = (v: unknown): number => (typeof v === 'number' ? v : 0);
+
 /** A counter whose value is read from the receiver's own totals at scrape time. */
 function mirroredCounter(registry: Registry, name: string, help: string, read: () => number): void {
   new Counter({
@@ -53,6 +56,12 @@ export function buildMetrics(stats: () => ReceiverStats, live: LiveHub): { regis
     },
   });
   mirroredGauge(registry, 'netconsole_queue_depth', 'Records waiting for the storage writer', () => s().queue_depth);
+  mirroredGauge(registry, 'netconsole_spool_bytes', 'Bytes of the disk spool (records waiting on disk while storage catches up)', () => num(s().spool_bytes));
+  mirroredGauge(registry, 'netconsole_spool_records', 'Records and events waiting in the disk spool', () => num(s().spool_records));
+  mirroredGauge(registry, 'netconsole_spool_oldest_age_seconds', 'Age of the oldest record in the disk spool (0 when empty)', () => num(s().spool_oldest_age_ms) / 1000);
+  mirroredGauge(registry, 'netconsole_spool_drain_records_per_second', 'Spooled records stored per second (last 5 s)', () => num(s().spool_drain_per_sec));
+  mirroredCounter(registry, 'netconsole_spooled_records_total', 'Records and events written to the disk spool', () => num(s().spooled));
+  mirroredCounter(registry, 'netconsole_spool_corrupt_batches_total', 'Torn or corrupt spool batches skipped', () => num(s().spool_corrupt_batches));
   mirroredGauge(registry, 'netconsole_sources', 'Sources currently tracked', () => s().sources);
   mirroredGauge(registry, 'netconsole_udp_receive_buffer_bytes', 'Receive buffer granted by the kernel per UDP socket', () => s().udp_receive_buffer_bytes);
   mirroredGauge(registry, 'netconsole_websocket_clients', 'Connected live-stream WebSocket clients', () => live.clientCount);
@@ -88,6 +97,18 @@ export function registerStatusRoutes(
       rechecks: run.rechecks ?? 0,
       duplicates: run.duplicates ?? 0,
       queue_depth: run.queue_depth,
+      // Records received and not yet stored (queue + spool): what live streaming and incident detection lag by.
+      lag_records: run.queue_depth + num(run.spool_records),
+      spool: {
+        bytes: num(run.spool_bytes),
+        max_bytes: num(run.spool_max_bytes),
+        records: num(run.spool_records),
+        oldest_age_ms: num(run.spool_oldest_age_ms),
+        drain_per_sec: num(run.spool_drain_per_sec),
+        spooled: num(run.spooled),
+        replayed: num(run.spool_replayed),
+        corrupt_batches: num(run.spool_corrupt_batches),
+      },
       reassembly_timeouts: run.reassembly_timeouts,
       udp_receive_buffer_bytes: run.udp_receive_buffer_bytes,
       websocket_clients: live.clientCount,

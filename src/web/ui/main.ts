@@ -193,6 +193,9 @@ interface Stats {
   bad_packets: number;
   checksum_errors: number;
   dropped: Record<string, number>;
+  /** Received, not yet stored (queue + disk spool); the spool's own count. */
+  lag_records?: number;
+  spool?: { records: number };
 }
 
 const summary = byId('summary');
@@ -204,6 +207,8 @@ async function refreshStatus(): Promise<void> {
     summary.textContent = `${s.messages.toLocaleString()} records · ${s.hosts} hosts · ${s.datagrams.toLocaleString()} datagrams` +
       (s.bad_packets ? ` · ${s.bad_packets} bad` : '') + (s.checksum_errors ? ` · ${s.checksum_errors} checksum errors` : '') +
       (dropped ? ` · ${dropped} dropped` : '');
+    // While the disk spool holds records, storage (and so search, live and incidents) lags by this much.
+    if (s.spool?.records) summary.textContent += ` · catching up: ${(s.lag_records ?? s.spool.records).toLocaleString()} records behind`;
   } catch {
     summary.textContent = 'collector unreachable';
   }
