@@ -78,3 +78,10 @@ test('a port in use is a one-line error with exit status 2', async () => {
     await a.stop('SIGKILL');
   }
 });
+
+test('repeatable settings from the environment take several values separated by commas', () => {
+  const s = withEnv({ NCH_UDP: '127.0.0.1:7100, [::1]:7101', NCH_ALLOW: '10.0.0.0/8,fd00::/8' }, () => settingsFromArgv([]));
+  assert.deepEqual(s.udp, [{ host: '127.0.0.1', port: 7100 }, { host: '::1', port: 7101 }]);
+  assert.deepEqual(s.allow, ['10.0.0.0/8', 'fd00::/8']);
+  assert.throws(() => withEnv({ NCH_ALLOW: '10.0.0.0/8,nonsense' }, () => settingsFromArgv([])), /nonsense/);
+});
