@@ -110,6 +110,9 @@ test('replays inside and beyond the 1024 window, and a copy of every record: sto
     const fromPort = await freeUdpPort();
     await sendDatagrams(srv.udpPort, dgs, { fromPort });
     await settled(srv.http, 2479);
+    // The two records the kernel sent in ncfrag pieces say so in the API (the dashboard marks them).
+    const around = (await getJson(`${srv.http}/api/messages?seq_from=385&seq_to=389&order=asc`)).messages;
+    assert.deepEqual(around.map((m: any) => [m.seq, m.fragmented]), [[385, false], [386, true], [387, false], [388, true], [389, false]]);
     await sendDatagrams(srv.udpPort, [...dgs, ...tail, ...extra], { fromPort });
     const want = [...records.map((r) => `1/${r.seq}/${r.text}`), ...Array.from({ length: 20 }, (_, i) => `1/${2479 + i}/after the replays ${2479 + i}`)];
     const stats = await settled(srv.http, want.length);

@@ -11,7 +11,7 @@ import { parse5424 } from './helpers/rfc5424.js';
 function row(over: Partial<StoredMessage> = {}): StoredMessage {
   return {
     id: 42, host: 'guest-1', source: '10.0.0.7:6665', boot: 2, seq: 1234, level: 3, facility: 0, ts_usec: 5_000_001,
-    received_at: Date.UTC(2026, 11, 6, 22, 16, 0, 123) + 0.838, text: 'Oops: general protection fault', fields: {}, complete: true, flags: '-', truncated: false,
+    received_at: Date.UTC(2026, 11, 6, 22, 16, 0, 123) + 0.838, text: 'Oops: general protection fault', fields: {}, complete: true, flags: '-', truncated: false, fragmented: false,
     ...over,
   };
 }

@@ -137,7 +137,7 @@ test('stored rows feed the detector: one stream per source, incidents by host ad
   assert.equal(hostAddressOf('[fd00::1]:6665'), 'fd00::1');
   assert.equal(hostAddressOf('fd00::1'), 'fd00::1');
   const row = { id: 42, host: 'web-1', source: '[fd00::1]:6665', boot: 3, seq: 9, level: 0, facility: 0, ts_usec: 5,
-    received_at: 1000, text: 'Kernel panic - not syncing: x', fields: {}, complete: true, flags: '-', truncated: false };
+    received_at: 1000, text: 'Kernel panic - not syncing: x', fields: {}, complete: true, flags: '-', truncated: false, fragmented: false };
   const { stream, record, ref } = detectorInput(row);
   const ch = new IncidentDetector().push(stream, record, 1000, ref);
   assert.deepEqual(ch.map((c) => [c.change, c.incident.host, c.incident.boot, c.incident.first_message_id, c.incident.ts_usec]),

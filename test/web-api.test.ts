@@ -49,7 +49,7 @@ test('GET /api/messages: newest first, every field of the contract', async () =>
   assert.deepEqual(ids, all.map((m) => m.id).reverse());
   assert.deepEqual(r.body.messages, [...all].reverse(), 'what the API returns is what the writer stored and published');
   const m = r.body.messages.find((x: MessageJson) => x.text.startsWith('EXT4'));
-  assert.deepEqual(Object.keys(m).sort(), ['boot', 'complete', 'facility', 'fields', 'flags', 'host', 'id', 'level', 'received_at', 'seq', 'source', 'text', 'truncated', 'ts_usec']);
+  assert.deepEqual(Object.keys(m).sort(), ['boot', 'complete', 'facility', 'fields', 'flags', 'fragmented', 'host', 'id', 'level', 'received_at', 'seq', 'source', 'text', 'truncated', 'ts_usec']);
   assert.equal(m.host, '10.0.0.1');
   assert.equal(m.source, A);
   assert.equal(m.boot, 1);

@@ -98,7 +98,7 @@ export class NetconsoleReceiver {
     c.extended++;
     const frag = d.header.frag;
     if (!frag) {
-      this.emitExtended(st, d.header, d.data, true, '', now, now, sink);
+      this.emitExtended(st, d.header, d.data, true, '', false, now, now, sink);
       return;
     }
     c.fragments++;
@@ -113,7 +113,7 @@ export class NetconsoleReceiver {
       // Keep what the sender said, flagged: an absurd ncfrag is still someone's log line.
       c.badFragments++;
       if (r.code === 'overrun') c.badFragmentsOverrun++; else c.badFragmentsTotalOutOfRange++;
-      this.emitExtended(st, d.header, d.data, false, r.reason, now, now, sink);
+      this.emitExtended(st, d.header, d.data, false, r.reason, false, now, now, sink);
     } else if (r.status === 'complete') {
       this.emitAssembled(st, r.assembled, now, sink);
     } else {
@@ -210,11 +210,11 @@ export class NetconsoleReceiver {
     const parsed = parseExtendedHeader(a.key);
     if (!parsed) return; // cannot happen: the key came from a parsed header
     const missing = a.missing.map(([x, y]) => `${x}-${y}`).join(',');
-    this.emitExtended(st, parsed.header, a.data, a.complete, missing ? `missing bytes ${missing}` : '', a.firstAt, now, sink);
+    this.emitExtended(st, parsed.header, a.data, a.complete, missing ? `missing bytes ${missing}` : '', true, a.firstAt, now, sink);
   }
 
   private emitExtended(
-    st: SourceState, h: ExtendedHeader, data: Uint8Array, complete: boolean, problem: string,
+    st: SourceState, h: ExtendedHeader, data: Uint8Array, complete: boolean, problem: string, fragmented: boolean,
     firstAt: number, now: number, sink: Sink,
   ): void {
     if (st.lastFormat === 'legacy') {
@@ -243,7 +243,7 @@ export class NetconsoleReceiver {
     const release = h.release ?? fields.release ?? null;
     sink.record({
       source: st.source, format: 'extended', seq: h.seq, pri: h.pri, level: h.pri & 7, facility: h.pri >> 3,
-      tsUsec: h.tsUsec, flags: h.flag, text: body.text, fields, release, complete, truncated: body.truncated, receivedAt: firstAt,
+      tsUsec: h.tsUsec, flags: h.flag, text: body.text, fields, release, complete, truncated: body.truncated, fragmented, receivedAt: firstAt,
       // A seq not above the highest seen: the store tells a replay (same ts and text: a
       // duplicate, not stored again) from a new boot. A late record is asked about too, so a
       // new boot that lands in an old hole still joins that boot; and so is a source's first
@@ -274,7 +274,7 @@ export class NetconsoleReceiver {
       source: st.source, format: 'legacy', seq: null, pri: l.pri,
       level: l.pri === null ? null : l.pri & 7, facility: l.pri === null ? null : l.pri >> 3,
       tsUsec: l.tsUsec, flags: '', text: bytesToText(l.text), fields, release: null,
-      complete: l.complete, truncated: false, receivedAt: l.firstAt, recheck: false,
+      complete: l.complete, truncated: false, fragmented: false, receivedAt: l.firstAt, recheck: false,
     });
   }
 }

@@ -48,6 +48,8 @@ export interface LogRecord {
   /** False for a partial record (fragments missing at timeout, a line cut off at flush). */
   complete: boolean;
   /** The kernel cut the record at its 2048-byte printk buffer (>= 6.3): `text` is its beginning. Absent: false. */
+  /** Reassembled from `ncfrag` pieces (the kernel sent the record in several datagrams). */
+  fragmented?: boolean;
   truncated?: boolean;
   /** `now` of the datagram that completed (or started) the record. */
   receivedAt: number;

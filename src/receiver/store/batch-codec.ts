@@ -11,13 +11,14 @@ import type { StoreItem } from './types.js';
 
 /** Float64 slots per record: seq, pri, level, facility, tsUsec, receivedAt (NaN for null). */
 const NUMS = 6;
-/** Uint32 slots per record: source, flags, release, fields (string-table indexes), format+complete+recheck+truncated bits. */
+/** Uint32 slots per record: source, flags, release, fields (string-table indexes), format+complete+recheck+truncated+fragmented bits. */
 const META = 5;
 const NONE = 0xffffffff;
 const LEGACY = 1;
 const INCOMPLETE = 2;
 const RECHECK = 4;
 const TRUNCATED = 8;
+const FRAGMENTED = 16;
 
 export interface EncodedBatch {
   /** Records in the batch. */
@@ -95,7 +96,7 @@ export function encodeItems(items: readonly StoreItem[]): EncodedBatch {
     meta[m + 1] = str(item.flags);
     meta[m + 2] = item.release === null || item.release === undefined ? NONE : str(item.release);
     meta[m + 3] = hasFields(item.fields) ? str(JSON.stringify(item.fields)) : NONE;
-    meta[m + 4] = (item.format === 'legacy' ? LEGACY : 0) | (item.complete ? 0 : INCOMPLETE) | (item.recheck ? RECHECK : 0) | (item.truncated ? TRUNCATED : 0);
+    meta[m + 4] = (item.format === 'legacy' ? LEGACY : 0) | (item.complete ? 0 : INCOMPLETE) | (item.recheck ? RECHECK : 0) | (item.truncated ? TRUNCATED : 0) | (item.fragmented ? FRAGMENTED : 0);
     // Texts are well-formed (the core turns bytes that are not UTF-8 into \xHH), so UTF-8 round-trips them.
     end += text.write(item.text, end, 'utf8');
     textEnd[r] = end;
@@ -137,6 +138,7 @@ export function decodeItems(b: EncodedBatch): StoreItem[] {
       recheck: (bits & RECHECK) !== 0,
     };
     if (bits & TRUNCATED) rec.truncated = true; // optional in LogRecord: absent means false
+    if (bits & FRAGMENTED) rec.fragmented = true;
     out[at] = rec;
     start = end;
     r++;

@@ -154,8 +154,8 @@ export class BatchWriter {
       insertBoot: p('INSERT INTO boots (host_id, number, started_at, first_seq, reason, release) VALUES (?, ?, ?, ?, ?, ?)'),
       setBootRelease: p('UPDATE boots SET release = ? WHERE id = ?'),
       insertMessage: p(
-        'INSERT INTO messages (host_id, source_id, boot_id, seq, pri, level, facility, ts_usec, received_at, text, fields, complete, format, flags, release, truncated) ' +
-          'VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
+        'INSERT INTO messages (host_id, source_id, boot_id, seq, pri, level, facility, ts_usec, received_at, text, fields, complete, format, flags, release, truncated, fragmented) ' +
+          'VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
       ),
       // The common record (extended, complete, flag '-', no fields, no release) with those as
       // literals: 5 fewer values to bind cut the insert's cost by a fifth (bench/RESULTS.md).
@@ -178,10 +178,10 @@ export class BatchWriter {
       storedAtSeq: p('SELECT ts_usec AS tsUsec, text, complete = 1 AS complete FROM messages WHERE boot_id = ? AND seq = ? AND source_id = ?'),
       lastSeqOfBoot: p('SELECT max(seq) AS seq FROM messages WHERE boot_id = ? AND source_id = ?'),
       copyToBoot: p(
-        'INSERT INTO messages (host_id, source_id, boot_id, seq, pri, level, facility, ts_usec, received_at, text, fields, complete, format, flags, release) ' +
-          'SELECT host_id, source_id, ?, seq, pri, level, facility, ts_usec, ?, text, fields, complete, format, flags, release FROM messages ' +
+        'INSERT INTO messages (host_id, source_id, boot_id, seq, pri, level, facility, ts_usec, received_at, text, fields, complete, format, flags, release, truncated, fragmented) ' +
+          'SELECT host_id, source_id, ?, seq, pri, level, facility, ts_usec, ?, text, fields, complete, format, flags, release, truncated, fragmented FROM messages ' +
           'WHERE boot_id = ? AND source_id = ? AND seq BETWEEN ? AND ? ORDER BY seq, id ' +
-          'RETURNING id, seq, level, facility, ts_usec, text, fields, complete, flags',
+          'RETURNING id, seq, level, facility, ts_usec, text, fields, complete, flags, truncated, fragmented',
       ),
       moveRow: p('UPDATE messages SET boot_id = ? WHERE id = ?'),
       addBootMessages: p('UPDATE boots SET messages = messages + ? WHERE id = ?'),
@@ -540,12 +540,12 @@ export class BatchWriter {
       boot.release = r.release;
       this.st.setBootRelease.run(r.release, boot.id);
     }
-    const plain = r.complete && r.format === 'extended' && r.flags === '-' && !r.release && !hasFields(r.fields) && !r.truncated;
+    const plain = r.complete && r.format === 'extended' && r.flags === '-' && !r.release && !hasFields(r.fields) && !r.truncated && !r.fragmented;
     const info = plain
       ? this.st.insertPlainMessage.run(host.id, src.id, boot.id, r.seq, r.pri, r.level, r.facility, r.tsUsec, r.receivedAt, r.text)
       : this.st.insertMessage.run(
           host.id, src.id, boot.id, r.seq, r.pri, r.level, r.facility, r.tsUsec, r.receivedAt, r.text, JSON.stringify(r.fields ?? {}),
-          r.complete ? 1 : 0, r.format, r.flags ?? '', r.release, r.truncated ? 1 : 0,
+          r.complete ? 1 : 0, r.format, r.flags ?? '', r.release, r.truncated ? 1 : 0, r.fragmented ? 1 : 0,
         );
     const id = Number(info.lastInsertRowid);
     this.countInBoot(boot.id, 1);
@@ -563,6 +563,7 @@ export class BatchWriter {
       fields: r.fields ?? {},
       complete: r.complete,
       truncated: r.truncated === true,
+      fragmented: r.fragmented === true,
       flags: r.flags ?? '',
     };
   }

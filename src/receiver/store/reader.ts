@@ -12,7 +12,7 @@ import type { StoredMessage } from './types.js';
  */
 export const MESSAGE_SELECT =
   'm.id AS id, coalesce(h.name, h.address) AS host, s.address AS source, b.number AS boot, m.seq AS seq, m.level AS level, ' +
-  'm.facility AS facility, m.ts_usec AS ts_usec, m.received_at AS received_at, m.text AS text, m.fields AS fields, m.complete AS complete, m.flags AS flags, m.truncated AS truncated';
+  'm.facility AS facility, m.ts_usec AS ts_usec, m.received_at AS received_at, m.text AS text, m.fields AS fields, m.complete AS complete, m.flags AS flags, m.truncated AS truncated, m.fragmented AS fragmented';
 export const MESSAGE_JOINS = 'JOIN hosts h ON h.id = m.host_id JOIN sources s ON s.id = m.source_id JOIN boots b ON b.id = m.boot_id';
 export const MESSAGE_FROM = `messages m ${MESSAGE_JOINS}`;
 
@@ -31,6 +31,7 @@ export interface MessageRow {
   complete: number;
   flags: string;
   truncated: number;
+  fragmented: number;
 }
 
 export function rowToMessage(row: MessageRow): StoredMessage {
@@ -41,7 +42,7 @@ export function rowToMessage(row: MessageRow): StoredMessage {
   } catch {
     /* a damaged fields value shows as empty rather than failing the whole query */
   }
-  return { ...row, fields, complete: row.complete === 1, truncated: row.truncated === 1 };
+  return { ...row, fields, complete: row.complete === 1, truncated: row.truncated === 1, fragmented: row.fragmented === 1 };
 }
 
 export interface StoreStats {

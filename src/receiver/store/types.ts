@@ -53,6 +53,8 @@ export interface StoredMessage {
   flags: string;
   /** The kernel cut the record at 2048 bytes (>= 6.3): the text is only its beginning. */
   truncated: boolean;
+  /** Reassembled from `ncfrag` pieces. */
+  fragmented: boolean;
 }
 
 export interface RetentionOptions {

@@ -8,6 +8,7 @@ export type Message = StoredMessage & {
   flags?: string;
   /** The kernel cut the record short, when the API sends it. */
   truncated?: boolean;
+  fragmented?: boolean;
 };
 
 export interface MessagePage {

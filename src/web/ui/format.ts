@@ -36,11 +36,12 @@ export function lineText(m: Message): string {
   return `${new Date(m.received_at).toISOString()} ${m.host} boot${m.boot} ${levelName(m.level).padEnd(6)} ${ts ? ts + ' ' : ''}${m.text}`;
 }
 
-/** Marks shown in front of the text: reboot, continuation (`c`), truncated, incomplete fragments. */
+/** Marks shown in front of the text: reboot, continuation (`c`), reassembled fragments, truncated, incomplete fragments. */
 function badges(m: Message, reboot: boolean): HTMLElement[] {
   const out: HTMLElement[] = [];
   if (reboot) out.push(h('span', { class: 'mark mark-reboot', title: `${m.host} rebooted: boot ${m.boot} starts here` }, `↻ boot ${m.boot}`));
   if (m.flags?.includes('c')) out.push(h('span', { class: 'mark mark-c', title: 'continuation record (flag c)' }, 'c'));
+  if (m.fragmented === true && m.complete) out.push(h('span', { class: 'mark mark-frag', title: 'sent in several ncfrag pieces, put back together' }, 'fragments'));
   if (m.truncated === true) out.push(h('span', { class: 'mark mark-trunc', title: 'the kernel truncated this record' }, 'truncated'));
   if (!m.complete) out.push(h('span', { class: 'mark mark-partial', title: 'incomplete record: fragments missing' }, 'fragments missing'));
   return out;
