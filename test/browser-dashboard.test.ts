@@ -169,7 +169,11 @@ test('a /regex/ filter shows exactly the records the API returns for it, highlig
   });
   assert.equal(await page.inputValue('#live-facility'), '1');
   await page.goto(`${srv!.http}/#live?text=${encodeURIComponent(regex)}`);
-  await waitFor('the regex filter again', async () => (await paneIds(page)).join() === expected.join());
+  let inPane: number[] = [];
+  await waitFor('the regex filter again', async () => (inPane = await paneIds(page)).join() === expected.join())
+    .catch(async (err: Error) => {
+      throw new Error(`${err.message}; the pane showed ${inPane.length} ids (${inPane.slice(0, 30).join(',')}), count "${await page.locator('#panes .pane-count').first().textContent()}", address ${page.url()}; expected ${expected.join(',')}`);
+    });
 
   // The same filter in search: the same records, newest first.
   await page.keyboard.press('Escape');
