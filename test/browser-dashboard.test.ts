@@ -12,7 +12,7 @@ import { mkdirSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { loadJsonl } from './helpers/fixtures.js';
-import { browserMissing, launchChromium } from './helpers/requirements.js';
+import { browserMissing, collectPageProblems, launchChromium } from './helpers/requirements.js';
 import { freeUdpPort, startServe, waitFor, type ServeProcess } from './helpers/serve.js';
 
 const SHOTS = resolve('docs/screenshots');
@@ -52,14 +52,7 @@ async function settled(srv: ServeProcess, atLeast: number): Promise<number> {
 async function newPage(browser: Browser, problems: string[], width = 1400, height = 820): Promise<Page> {
   const page = await browser.newPage({ viewport: { width, height } });
   page.setDefaultTimeout(15_000);
-  page.on('pageerror', (err) => problems.push(`page error: ${err.message}`));
-  page.on('dialog', (d) => {
-    problems.push(`dialog opened: ${d.message()}`);
-    void d.dismiss();
-  });
-  page.on('console', (m) => {
-    if (m.type() === 'error') problems.push(`console error: ${m.text()}`);
-  });
+  collectPageProblems(page, problems);
   return page;
 }
 

@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { mkdirSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
-import { browserMissing, launchChromium } from './helpers/requirements.js';
+import { browserMissing, collectPageProblems, launchChromium } from './helpers/requirements.js';
 import { sendDatagrams, startServe, waitFor } from './helpers/serve.js';
 
 const SHOTS = resolve('docs/screenshots');
@@ -26,14 +26,7 @@ const ELEMENT_BOUND = 3000;
 
 function watch(page: Page, problems: string[]): void {
   page.setDefaultTimeout(20_000);
-  page.on('pageerror', (err) => problems.push(`page error: ${err.message}`));
-  page.on('dialog', (d) => {
-    problems.push(`dialog opened: ${d.message()}`);
-    void d.dismiss();
-  });
-  page.on('console', (m) => {
-    if (m.type() === 'error') problems.push(`console error: ${m.text()}`);
-  });
+  collectPageProblems(page, problems);
 }
 
 test(`100 000 live lines: the tail keeps its cap, renders only what is in view, heap under ${HEAP_BOUND_MB} MB`, async (t) => {

@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { mkdirSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
-import { browserMissing, launchChromium } from './helpers/requirements.js';
+import { browserMissing, collectPageProblems, launchChromium } from './helpers/requirements.js';
 import { startWorld, record, T0, type World } from './web-world.js';
 import { sendDatagrams, startServe, waitFor } from './helpers/serve.js';
 
@@ -31,14 +31,7 @@ async function inBrowser(body: (page: Page) => Promise<void>): Promise<void> {
     const page = await browser.newPage({ viewport: { width: 1400, height: 800 } });
     page.setDefaultTimeout(10_000);
     const problems: string[] = [];
-    page.on('pageerror', (err) => problems.push(`page error: ${err.message}`));
-    page.on('dialog', (d) => {
-      problems.push(`dialog opened: ${d.message()}`);
-      void d.dismiss();
-    });
-    page.on('console', (m) => {
-      if (m.type() === 'error') problems.push(`console error: ${m.text()}`);
-    });
+    collectPageProblems(page, problems);
     await body(page);
     assert.deepEqual(problems, [], 'no script errors, no dialogs, no CSP violations');
   } finally {
