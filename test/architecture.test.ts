@@ -28,5 +28,9 @@ test('architecture: the core is pure, the receiver does not import the web, the 
   const pure = (s: string) => (s.startsWith('node:') ? s === 'node:buffer' || s === 'node:crypto' : s.startsWith('./') && !s.includes('..'));
   assert.deepEqual(offenders('src/netconsole', (s) => !pure(s)), [], 'src/netconsole imports only itself');
   assert.deepEqual(offenders('src/receiver', (s) => s.includes('/web/')), [], 'no arrow from src/receiver into src/web');
+  // The web reads through the storage ports only; which adapter (SQLite, ClickHouse) is serve's choice.
+  const port = /\/receiver\/store\/(port|filters|text-filter|types)\.js$/;
+  assert.deepEqual(offenders('src/web', (s) => s.includes('/store/') && !port.test(s)), [], 'src/web imports the storage ports, never an adapter');
+  assert.deepEqual(offenders('src/web', (s) => /better-sqlite3|@clickhouse/.test(s)), [], 'src/web imports no database driver');
   assert.deepEqual(offenders('src/sender', (s) => s.includes('/receiver/') || s.includes('/web/')), [], 'the sender shares only the core');
 });

@@ -11,6 +11,7 @@ import type { LogRecord } from '../src/netconsole/types.js';
 import { openDatabase } from '../src/receiver/store/database.js';
 import { IncidentsStore, detectorInput, hostAddressOf } from '../src/receiver/incidents-store.js';
 import { LiveHub, startWebServer } from '../src/web/server.js';
+import { SqliteQueries } from '../src/receiver/store/sqlite-queries.js';
 import { loadJsonl } from './helpers/fixtures.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'nch-incidents-'));
@@ -86,7 +87,7 @@ test('HTTP: GET /api/incidents and /api/incidents/:id through the real web serve
   const { path, close } = seeded('http.db');
   close();
   const server = await startWebServer({
-    host: '127.0.0.1', port: 0, dbPath: path, live: new LiveHub(),
+    host: '127.0.0.1', port: 0, store: SqliteQueries.open(path), live: new LiveHub(),
     stats: () => ({}) as never, health: () => ({}) as never, publicDir: join(dir, 'no-dashboard'),
   });
   try {

@@ -17,6 +17,7 @@ import type { LogRecord } from '../src/netconsole/types.js';
 import { openDatabase } from '../src/receiver/store/database.js';
 import { IncidentsStore } from '../src/receiver/incidents-store.js';
 import { registerIncidentRoutes } from '../src/web/incidents-routes.js';
+import { SqliteQueries } from '../src/receiver/store/sqlite-queries.js';
 import { installErrorHandlers } from '../src/web/http-errors.js';
 import { installSecurityHeaders } from '../src/web/security.js';
 import { ROOT, loadJsonl } from './helpers/fixtures.js';
@@ -67,7 +68,7 @@ test('incidents view: list newest first, the fixture panic\'s console page, host
   const app = Fastify({ logger: false });
   installSecurityHeaders(app);
   installErrorHandlers(app);
-  registerIncidentRoutes(app, db);
+  registerIncidentRoutes(app, new SqliteQueries(db));
   app.get('/', async (_q, reply) => reply.type('text/html; charset=utf-8').send(
     '<!doctype html><html><head><meta charset="utf-8"><title>t</title><script type="module" src="/app.js"></script></head>' +
     '<body><section id="view-incidents" class="view"></section></body></html>'));

@@ -7,6 +7,7 @@ import { StorageWriter } from '../src/receiver/store/writer.js';
 import type { LogRecord, SeqEvent } from '../src/netconsole/types.js';
 import { LiveHub, type LiveLimits } from '../src/web/live.js';
 import { startWebServer, type WebServer } from '../src/web/server.js';
+import { SqliteQueries } from '../src/receiver/store/sqlite-queries.js';
 import { emptyReceiverStats, type HealthReport, type MessageJson, type ReceiverStats } from '../src/web/types.js';
 
 export const T0 = Date.UTC(2024, 0, 1, 12, 0, 0);
@@ -50,7 +51,7 @@ export async function startWorld(limits: Partial<LiveLimits> = {}): Promise<Worl
     if (publishNext) hub.publish(rows);
   });
   const server = await startWebServer({
-    host: '127.0.0.1', port: 0, dbPath, live: hub,
+    host: '127.0.0.1', port: 0, store: SqliteQueries.open(dbPath), live: hub,
     stats: () => stats,
     health: () => health,
   });

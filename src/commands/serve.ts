@@ -12,6 +12,7 @@ import { Forwarding } from '../receiver/forward/forwarding.js';
 import { parseForwardUrl, type ForwardTarget } from '../receiver/forward/target.js';
 import { parseEndpoint, formatEndpoint, type Endpoint } from '../receiver/endpoint.js';
 import { startWebServer } from '../web/server.js';
+import { openStoreQueries } from '../receiver/store/open-store.js';
 import type { UdpReaderKind } from '../receiver/udp-listener.js';
 
 export interface ServeSettings {
@@ -260,7 +261,7 @@ export async function runServe(s: ServeSettings): Promise<void> {
   let web;
   try {
     web = await startWebServer({
-      host: s.http.host, port: s.http.port, dbPath: s.db, live: collector.live, logger, authToken: s.authToken,
+      host: s.http.host, port: s.http.port, store: await openStoreQueries({ kind: 'sqlite', path: s.db }), live: collector.live, logger, authToken: s.authToken,
       stats: () => (forwarding ? { ...collector.stats(), forward: forwarding.stats() } : collector.stats()),
       udp: () => collector.udpEndpoints,
       health: () => {

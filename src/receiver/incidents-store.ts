@@ -8,52 +8,9 @@ import type { StoredMessage } from './store/types.js';
 
 type Db = BetterSqlite3.Database;
 
-/** One row of the list: everything but the report's lines. */
-export interface IncidentSummary {
-  id: number;
-  key: string;
-  /** Display name (hosts.name) or the address. */
-  host: string;
-  address: string;
-  boot: number | null;
-  kind: string;
-  severity: IncidentSeverity;
-  headline: string;
-  started_at: number;
-  ended_at: number | null;
-  ended_by: IncidentEndedBy | null;
-  ts_usec: number | null;
-  release: string | null;
-  signature: string;
-  /** How many stored incidents share this signature (this one included). */
-  seen: number;
-  silent_after: boolean | null;
-  next_boot: number | null;
-}
+import { MAX_INCIDENT_LIMIT, type IncidentDetail, type IncidentFilter, type IncidentSummary } from './store/port.js';
 
-/** The full report. */
-export interface IncidentDetail extends IncidentSummary {
-  first_message_id: number | null;
-  last_message_id: number | null;
-  lines: string[];
-  modules: string[];
-  context_before: string[];
-  signature_frames: string[];
-}
-
-export interface IncidentFilter {
-  /** Address or display name. */
-  host?: string;
-  kind?: string;
-  /** started_at >= since (epoch ms). */
-  since?: number;
-  signature?: string;
-  /** Only incidents with id < before (paging, newest first). */
-  before?: number;
-  limit?: number;
-}
-
-export const MAX_INCIDENT_LIMIT = 1000;
+export { MAX_INCIDENT_LIMIT, type IncidentDetail, type IncidentFilter, type IncidentSummary };
 
 interface Row {
   id: number; key: string; host: string; address: string; boot: number | null; kind: string; severity: IncidentSeverity;

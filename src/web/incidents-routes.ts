@@ -1,9 +1,8 @@
 // GET /api/incidents (filters host, kind, since, signature; paging with before + limit) and
 // GET /api/incidents/:id (the full report). Errors are the API's JSON errors (http-errors.ts).
 import type { FastifyInstance } from 'fastify';
-import type BetterSqlite3 from 'better-sqlite3';
 import { INCIDENT_RULES } from '../netconsole/incident-rules.js';
-import { IncidentsStore, MAX_INCIDENT_LIMIT, type IncidentFilter } from '../receiver/incidents-store.js';
+import { MAX_INCIDENT_LIMIT, type IncidentFilter, type StoreQueries } from '../receiver/store/port.js';
 import { HttpError } from './http-errors.js';
 import { parseWallClock } from './time-param.js';
 
@@ -49,29 +48,27 @@ export function parseIncidentFilter(q: Query): IncidentFilter {
   return f;
 }
 
-export function registerIncidentRoutes(app: FastifyInstance, db: BetterSqlite3.Database): void {
-  // Built on first request: a database opened before migration 002 still serves everything else.
-  let store: IncidentsStore | null = null;
-  const getStore = (): IncidentsStore => {
-    if (store) return store;
+export function registerIncidentRoutes(app: FastifyInstance, store: StoreQueries): void {
+  // A database opened before migration 002 still serves everything else: 503 here only.
+  const available = async <T>(read: () => Promise<T>): Promise<T> => {
     try {
-      store = new IncidentsStore(db);
-      return store;
+      return await read();
     } catch (err) {
-      throw new HttpError(503, `incidents are not available: ${(err as Error).message}`);
+      if (/no incidents table/.test((err as Error).message)) throw new HttpError(503, `incidents are not available: ${(err as Error).message}`);
+      throw err;
     }
   };
 
   app.get<{ Querystring: Query }>('/api/incidents', async (request) => {
     const filter = parseIncidentFilter(request.query ?? {});
-    const incidents = getStore().list(filter);
+    const incidents = await available(() => store.listIncidents(filter));
     const last = incidents[incidents.length - 1];
     return { incidents, next_before: incidents.length === filter.limit && last ? last.id : null };
   });
 
   app.get<{ Params: { id: string } }>('/api/incidents/:id', async (request) => {
     const id = positiveInt('incident id', request.params.id, Number.MAX_SAFE_INTEGER);
-    const incident = getStore().get(id);
+    const incident = await available(() => store.getIncident(id));
     if (incident === undefined) throw new HttpError(404, `no incident ${id}`);
     return { incident };
   });

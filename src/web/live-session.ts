@@ -17,7 +17,8 @@
 // seen (or the newest id when it subscribed) and the next publication; the session reads the hole
 // from the database before delivering that publication.
 import type { LiveHub, LiveLimits, LiveSubscriber } from './live.js';
-import { matchesLiveFilter, RegexFilterError, regexFilter, type LiveFilter, type WebQueries } from './queries.js';
+import { matchesLiveFilter, RegexFilterError, regexFilter, type LiveFilter } from '../receiver/store/filters.js';
+import type { StoreQueries } from '../receiver/store/port.js';
 import type { MessageJson } from './types.js';
 
 /** The part of a `ws` WebSocket the session uses. */
@@ -111,10 +112,15 @@ export class LiveSession implements LiveSubscriber {
   private generation = 0;
   private readonly unsubscribe: () => void;
   private readonly limits: LiveLimits;
+  /**
+   * The store answers asynchronously: subscriptions and published batches are handled one after
+   * another on this chain, so rows go out in order and none is sent before its subscription's reply.
+   */
+  private chain: Promise<void> = Promise.resolve();
 
   constructor(
     private readonly socket: LiveSocket,
-    private readonly queries: WebQueries,
+    private readonly queries: StoreQueries,
     hub: LiveHub,
   ) {
     this.limits = hub.limits;
@@ -122,6 +128,18 @@ export class LiveSession implements LiveSubscriber {
   }
 
   handleMessage(raw: string): void {
+    this.serially(() => this.subscribe(raw));
+  }
+
+  /** Runs `step` after every earlier one; a failing step reports itself and the chain goes on. */
+  private serially(step: () => Promise<void> | void): void {
+    this.chain = this.chain.then(step).catch((err: unknown) => {
+      if (err instanceof RegexFilterError) this.send({ type: 'error', message: err.message });
+      else this.send({ type: 'error', message: `store query failed: ${(err as Error).message.split('\n')[0]}` });
+    });
+  }
+
+  private async subscribe(raw: string): Promise<void> {
     if (this.state === 'closed') return;
     const sub = parseSubscription(raw);
     if ('error' in sub) {
@@ -133,8 +151,8 @@ export class LiveSession implements LiveSubscriber {
     this.hostNames = undefined;
     const names = [...(sub.host !== undefined ? [sub.host] : []), ...(sub.hosts ?? [])];
     if (names.length > 0) {
-      const hosts = names.flatMap((n) => this.queries.resolveHost(n));
-      this.filter.hostIds = [...new Set(hosts.map((h) => h.id))];
+      const hosts = (await Promise.all(names.map((n) => this.queries.resolveHost(n)))).flat();
+      this.filter.hosts = hosts;
       this.hostNames = new Set([...names, ...hosts.map((h) => h.name ?? h.address)]);
     }
     this.lagging = false;
@@ -149,7 +167,7 @@ export class LiveSession implements LiveSubscriber {
     });
     if (sub.since_id === undefined) {
       this.cursor = null;
-      this.floor = this.queries.maxMessageId();
+      this.floor = this.queries.idsInCommitOrder ? await this.queries.maxMessageId() : null;
       this.state = 'live';
     } else {
       void this.replay(sub.since_id, this.generation);
@@ -159,14 +177,14 @@ export class LiveSession implements LiveSubscriber {
   private async replay(sinceId: number, generation: number): Promise<void> {
     this.state = 'replaying';
     let cursor = sinceId;
-    const start = this.queries.replayStart(cursor, this.filter, this.limits.maxReplay, REPLAY_COUNT_CAP);
+    const start = await this.queries.replayStart(cursor, this.filter, this.limits.maxReplay, REPLAY_COUNT_CAP);
     if (start.skipped > 0) {
       this.send({ type: 'missed', count: start.skipped, reason: `resume replays at most ${this.limits.maxReplay} records` });
       cursor = start.cursor;
     }
     for (;;) {
       if (this.superseded(generation)) return;
-      const rows = this.queries.liveAfter(cursor, this.filter, this.limits.replayPage);
+      const rows = await this.queries.liveAfter(cursor, this.filter, this.limits.replayPage);
       if (rows.length > 0) {
         this.send({ type: 'messages', rows });
         cursor = rows[rows.length - 1]!.id;
@@ -193,12 +211,17 @@ export class LiveSession implements LiveSubscriber {
   }
 
   onRows(rows: readonly MessageJson[]): void {
+    if (this.state === 'closed') return;
+    this.serially(() => this.deliver(rows));
+  }
+
+  private async deliver(rows: readonly MessageJson[]): Promise<void> {
     if (this.state !== 'live') return;
     const fresh: MessageJson[] = [];
     const seen = this.cursor ?? this.floor;
-    if (seen !== null && rows[0]!.id > seen + 1) {
+    if (seen !== null && rows[0]!.id > seen + 1 && this.queries.idsInCommitOrder) {
       // Rows of the hole were committed before these (ids are commit order): all are there now.
-      const hole = this.queries.liveBetween(seen, rows[0]!.id, this.filter, this.limits.maxReplay);
+      const hole = await this.queries.liveBetween(seen, rows[0]!.id, this.filter, this.limits.maxReplay);
       fresh.push(...hole);
     }
     this.floor = null;

@@ -5,13 +5,11 @@ import Fastify, { LogController, type FastifyInstance } from 'fastify';
 import fastifyStatic from '@fastify/static';
 import fastifyWebsocket from '@fastify/websocket';
 import type { Logger } from 'pino';
-import type BetterSqlite3 from 'better-sqlite3';
-import { openReadOnly } from '../receiver/store/database.js';
 import { exposureWarnings, installAuth } from './auth.js';
 import { installErrorHandlers, sendError } from './http-errors.js';
 import { registerIncidentRoutes } from './incidents-routes.js';
 import type { LiveHub } from './live.js';
-import { WebQueries } from './queries.js';
+import type { StoreQueries } from '../receiver/store/port.js';
 import { installSecurityHeaders } from './security.js';
 import { registerHostRoutes } from './routes/hosts.js';
 import { registerLiveRoute } from './routes/live.js';
@@ -27,8 +25,8 @@ export interface WebOptions {
   /** HTTP bind, default 127.0.0.1:8080. */
   host: string;
   port: number;
-  /** The database `serve` writes; the web server opens its own read-only connection. */
-  dbPath: string;
+  /** The store to read (the read port; serve opens the adapter). The web server closes it when it closes. */
+  store: StoreQueries;
   /** `serve` calls live.publish(rows) after each stored batch and live.publishIncident(incident). */
   live: LiveHub;
   stats: () => ReceiverStats;
@@ -58,7 +56,7 @@ function defaultPublicDir(): string {
   return fileURLToPath(new URL('../../public/', import.meta.url));
 }
 
-export async function buildWebApp(opts: WebOptions, db: BetterSqlite3.Database): Promise<FastifyInstance> {
+export async function buildWebApp(opts: WebOptions): Promise<FastifyInstance> {
   const app = Fastify({
     ...(opts.logger ? { loggerInstance: opts.logger } : { logger: false }),
     // Kernel lines are short; nothing the API accepts needs a large body.
@@ -66,7 +64,7 @@ export async function buildWebApp(opts: WebOptions, db: BetterSqlite3.Database):
     // One log line per HTTP request would drown the collector's own notable events.
     logController: new LogController({ disableRequestLogging: true }),
   }) as unknown as FastifyInstance;
-  const queries = new WebQueries(db);
+  const queries = opts.store;
   installSecurityHeaders(app);
   installErrorHandlers(app);
   await app.register(fastifyWebsocket, { options: { maxPayload: MAX_WS_MESSAGE } });
@@ -77,7 +75,7 @@ export async function buildWebApp(opts: WebOptions, db: BetterSqlite3.Database):
   registerHostRoutes(app, queries);
   registerStatusRoutes(app, queries, opts.stats, opts.health, opts.live);
   registerLiveRoute(app, queries, opts.live);
-  registerIncidentRoutes(app, db);
+  registerIncidentRoutes(app, queries);
   registerSetupRoute(app, opts.udp ?? (() => []));
   const publicDir = opts.publicDir ?? defaultPublicDir();
   if (existsSync(publicDir)) {
@@ -89,14 +87,12 @@ export async function buildWebApp(opts: WebOptions, db: BetterSqlite3.Database):
 }
 
 export async function startWebServer(opts: WebOptions): Promise<WebServer> {
-  const db = openReadOnly(opts.dbPath);
-  db.pragma('busy_timeout = 2000');
   let app: FastifyInstance;
   try {
-    app = await buildWebApp(opts, db);
+    app = await buildWebApp(opts);
     await app.listen({ host: opts.host, port: opts.port });
   } catch (err) {
-    db.close();
+    await opts.store.close();
     const e = err as NodeJS.ErrnoException;
     throw Object.assign(new Error(`web server could not listen on ${opts.host}:${opts.port}: ${e.message}`), { code: e.code });
   }
@@ -113,7 +109,7 @@ export async function startWebServer(opts: WebOptions): Promise<WebServer> {
       // Live sockets would keep the server open; close them first.
       for (const client of app.websocketServer?.clients ?? []) client.terminate();
       await app.close();
-      db.close();
+      await opts.store.close();
     },
   };
 }

@@ -2,18 +2,18 @@
 import { Readable } from 'node:stream';
 import type { FastifyInstance } from 'fastify';
 import { HttpError } from '../http-errors.js';
-import type { WebQueries } from '../queries.js';
+import type { BootRef, StoreQueries } from '../../receiver/store/port.js';
 import { dmesgPrefix } from '../time-param.js';
 import type { MessageJson } from '../types.js';
 
 const PAGE = 2000;
 
 /** Streams a boot's records page by page; a record stored by both targets of a host appears once. */
-async function* bootLog(queries: WebQueries, bootId: number, format: 'text' | 'ndjson'): AsyncGenerator<string> {
+async function* bootLog(queries: StoreQueries, boot: BootRef, format: 'text' | 'ndjson'): AsyncGenerator<string> {
   let after: { seq: number; id: number } | null = null;
   let previous: MessageJson | null = null;
   for (;;) {
-    const rows = queries.bootLogPage(bootId, after, PAGE);
+    const rows = await queries.bootLogPage(boot, after, PAGE);
     let out = '';
     for (const m of rows) {
       const duplicate = previous !== null && m.seq !== null && m.seq === previous.seq && m.text === previous.text;
@@ -30,8 +30,8 @@ async function* bootLog(queries: WebQueries, bootId: number, format: 'text' | 'n
   }
 }
 
-export function registerHostRoutes(app: FastifyInstance, queries: WebQueries): void {
-  app.get('/api/hosts', async () => ({ hosts: queries.hosts() }));
+export function registerHostRoutes(app: FastifyInstance, queries: StoreQueries): void {
+  app.get('/api/hosts', async () => ({ hosts: await queries.hosts() }));
 
   app.get<{ Params: { host: string; boot: number }; Querystring: { format: 'text' | 'ndjson' } }>('/api/hosts/:host/boots/:boot/log', {
     schema: {
@@ -44,13 +44,13 @@ export function registerHostRoutes(app: FastifyInstance, queries: WebQueries): v
     },
   }, async (request, reply) => {
     const { host, boot } = request.params;
-    const found = queries.findBoot(host, boot);
+    const found = await queries.findBoot(host, boot);
     if (found === undefined) throw new HttpError(404, `no boot ${boot} for host ${JSON.stringify(host)}`);
     const format = request.query.format;
     const safeName = host.replace(/[^A-Za-z0-9._-]+/g, '_');
     reply
       .type(format === 'ndjson' ? 'application/x-ndjson; charset=utf-8' : 'text/plain; charset=utf-8')
       .header('Content-Disposition', `attachment; filename="${safeName}-boot${boot}.${format === 'ndjson' ? 'ndjson' : 'log'}"`);
-    return reply.send(Readable.from(bootLog(queries, found.bootId, format)));
+    return reply.send(Readable.from(bootLog(queries, found, format)));
   });
 }

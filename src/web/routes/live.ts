@@ -2,9 +2,9 @@
 import type { FastifyInstance } from 'fastify';
 import type { LiveHub } from '../live.js';
 import { LiveSession } from '../live-session.js';
-import type { WebQueries } from '../queries.js';
+import type { StoreQueries } from '../../receiver/store/port.js';
 
-export function registerLiveRoute(app: FastifyInstance, queries: WebQueries, hub: LiveHub): void {
+export function registerLiveRoute(app: FastifyInstance, queries: StoreQueries, hub: LiveHub): void {
   app.get('/api/live', { websocket: true }, (socket, request) => {
     const session = new LiveSession(socket, queries, hub);
     socket.on('message', (data, isBinary) => {

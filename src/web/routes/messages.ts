@@ -1,7 +1,8 @@
 // GET /api/messages and GET /api/messages/:id/context.
 import type { FastifyInstance } from 'fastify';
 import { HttpError } from '../http-errors.js';
-import { FullTextQueryError, RegexFilterError, regexFilter, type MessageFilters, type WebQueries } from '../queries.js';
+import { FullTextQueryError, RegexFilterError, regexFilter } from '../../receiver/store/filters.js';
+import type { MessageFilters, StoreQueries } from '../../receiver/store/port.js';
 import { parseWallClock } from '../time-param.js';
 
 export const DEFAULT_LIMIT = 200;
@@ -88,7 +89,7 @@ interface HistogramQuery {
   since?: string; until?: string; host?: string; hosts?: string; level?: number; facility?: number; q?: string; text?: string; regex?: string;
 }
 
-export function registerMessageRoutes(app: FastifyInstance, queries: WebQueries): void {
+export function registerMessageRoutes(app: FastifyInstance, queries: StoreQueries): void {
   app.get<{ Querystring: ListQuery }>('/api/messages', { schema: listSchema }, async (request) => {
     const q = request.query;
     if (q.before !== undefined && q.after !== undefined) throw new HttpError(400, 'use either before or after, not both');
@@ -99,7 +100,7 @@ export function registerMessageRoutes(app: FastifyInstance, queries: WebQueries)
       limit: q.limit, order: q.order,
     };
     try {
-      return queries.listMessages(filters);
+      return await queries.listMessages(filters);
     } catch (err) {
       if (err instanceof FullTextQueryError) throw new HttpError(400, err.message);
       throw err;
@@ -115,7 +116,7 @@ export function registerMessageRoutes(app: FastifyInstance, queries: WebQueries)
     const bucketMs = Math.max(1, Math.ceil((until - since + 1) / MINUTE / MAX_BUCKETS)) * MINUTE;
     const hosts = [...(q.host !== undefined ? [q.host] : []), ...hostList(q.hosts)];
     try {
-      const rows = queries.histogram({ since, until, bucketMs, hosts, level: q.level, facility: q.facility, text: q.text, regex: checkedRegex(q.regex), q: q.q });
+      const rows = await queries.histogram({ since, until, bucketMs, hosts, level: q.level, facility: q.facility, text: q.text, regex: checkedRegex(q.regex), q: q.q });
       // One entry per bucket that has records: counts[level] (index 8: records without a level).
       const buckets = new Map<number, number[]>();
       for (const r of rows) {
@@ -142,7 +143,7 @@ export function registerMessageRoutes(app: FastifyInstance, queries: WebQueries)
       },
     },
   }, async (request) => {
-    const ctx = queries.context(request.params.id, request.query.before, request.query.after);
+    const ctx = await queries.context(request.params.id, request.query.before, request.query.after);
     if (ctx === undefined) throw new HttpError(404, `no message with id ${request.params.id}`);
     return ctx;
   });

@@ -2,7 +2,7 @@
 import type { FastifyInstance } from 'fastify';
 import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
 import type { LiveHub } from '../live.js';
-import type { WebQueries } from '../queries.js';
+import type { StoreQueries } from '../../receiver/store/port.js';
 import type { HealthReport, ReceiverStats } from '../types.js';
 import { registerForwardMetrics } from './forward-metrics.js';
 
@@ -71,7 +71,7 @@ export function buildMetrics(stats: () => ReceiverStats, live: LiveHub): { regis
 
 export function registerStatusRoutes(
   app: FastifyInstance,
-  queries: WebQueries,
+  queries: StoreQueries,
   stats: () => ReceiverStats,
   health: () => HealthReport,
   live: LiveHub,
@@ -80,7 +80,7 @@ export function registerStatusRoutes(
 
   app.get('/api/stats', async () => {
     const run = stats();
-    const stored = queries.storedTotals();
+    const stored = await queries.storedTotals();
     return {
       messages: stored.messages,
       hosts: stored.hosts,
@@ -124,7 +124,7 @@ export function registerStatusRoutes(
     const report = health();
     const problems = [...report.problems];
     try {
-      queries.maxMessageId();
+      await queries.check();
     } catch (err) {
       problems.push(`database not readable: ${(err as Error).message}`);
     }

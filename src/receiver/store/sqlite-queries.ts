@@ -1,104 +1,26 @@
-// Every SQL statement of the web side, against migrations/001_init.sql, on a read-only connection.
-// Values only ever travel as parameters; the SQL text is built from fixed fragments.
-import { MESSAGE_FROM, MESSAGE_SELECT, rowToMessage, type MessageRow } from '../receiver/store/reader.js';
-import { STORED_MESSAGES_COUNTER } from '../receiver/store/batch-writer.js';
+// The read port (port.ts) on SQLite: every SQL statement the web side needs, against the
+// migrations/ schema, on a read-only connection. Values only ever travel as parameters; the SQL text
+// is built from fixed fragments. better-sqlite3 is synchronous: each method answers at once.
+import { MESSAGE_FROM, MESSAGE_SELECT, rowToMessage, type MessageRow } from './reader.js';
+import { STORED_MESSAGES_COUNTER } from './batch-writer.js';
 import type BetterSqlite3 from 'better-sqlite3';
-import type { MessageJson } from './types.js';
+import type { StoredMessage } from './types.js';
 import { compileRegex } from './text-filter.js';
+import { openReadOnly } from './database.js';
+import { FullTextQueryError, lowerAscii, RegexFilterError, type LiveFilter } from './filters.js';
+import { IncidentsStore, type IncidentDetail, type IncidentFilter, type IncidentSummary } from '../incidents-store.js';
+import type {
+  BootRef, HistogramBucket, HistogramFilters, HostRef, HostSummary, MessageContext, MessageFilters, MessagePage, StoreQueries, StoredTotals,
+} from './port.js';
 
+type MessageJson = StoredMessage;
 type Db = BetterSqlite3.Database;
 
-export interface MessageFilters {
-  host?: string;
-  /** Any of these hosts (addresses or names); combined with `host` when both are given. */
-  hosts?: string[];
-  boot?: number;
-  /** This boot number and later ones (a history that runs on into the live stream without a hole). */
-  boot_from?: number;
-  /** At most this severity: level <= N (0 = emerg). */
-  level?: number;
-  facility?: number;
-  /** received_at bounds, epoch ms, inclusive. */
-  since?: number;
-  until?: number;
-  /** FTS5 query over the text. */
-  q?: string;
-  /** Case-insensitive (ASCII) substring of the text, as the live stream's `text`. */
-  text?: string;
-  /** A JavaScript regular expression over the text, `/source/flags` or a bare source (text-filter.ts). */
-  regex?: string;
-  seq_from?: number;
-  seq_to?: number;
-  /** Cursors: rows with id < before (older page) or id > after (newer page). */
-  before?: number;
-  after?: number;
-  limit: number;
-  order: 'desc' | 'asc';
-}
-
-export interface HistogramFilters {
-  since: number;
-  until: number;
-  bucketMs: number;
-  hosts: string[];
-  level?: number;
-  facility?: number;
-  text?: string;
-  regex?: string;
-  q?: string;
-}
-
-export interface MessagePage {
-  messages: MessageJson[];
-  /** Pass as `before` for the next older page (null: nothing older). */
-  older: number | null;
-  /** Pass as `after` for the next newer page (null: nothing newer right now). */
-  newer: number | null;
-}
-
-/** A filter of the live stream, also used to replay from the database. */
-export interface LiveFilter {
-  /** Host ids the `host` filter names (address or display name); undefined = every host. */
-  hostIds?: number[];
-  level?: number;
-  /** Case-insensitive (ASCII) substring of the text. */
-  text?: string;
-  facility?: number;
-  /** The pattern as given (`/…/flags`) for SQL, and compiled for published rows. */
-  regex?: { pattern: string; re: RegExp };
-}
-
-/** A bad `regex` parameter or subscription: the user's mistake, answered with 400 or an error message. */
-export class RegexFilterError extends Error {}
-
-/** Compiles a regex filter or throws RegexFilterError with the engine's message. */
-export function regexFilter(pattern: string): { pattern: string; re: RegExp } {
-  const re = compileRegex(pattern);
-  if ('error' in re) throw new RegexFilterError(`invalid regex ${JSON.stringify(pattern)}: ${re.error}`);
-  return { pattern, re };
-}
-
-export class FullTextQueryError extends Error {}
 
 // One mapping from a stored row to the API's message, shared with the storage reader.
 const MESSAGE_COLUMNS = MESSAGE_SELECT;
 const MESSAGE_JOINS = `FROM ${MESSAGE_FROM}`;
-export const toMessageJson = rowToMessage;
-
-/** ASCII-only lower case, the same as SQLite's lower(), so live and replayed rows match alike. */
-export function lowerAscii(s: string): string {
-  return s.replace(/[A-Z]+/g, (m) => m.toLowerCase());
-}
-
-/** True when a row matches a live filter (the JS twin of liveFilterSql). */
-export function matchesLiveFilter(row: MessageJson, filter: LiveFilter, hostNames?: Set<string>): boolean {
-  if (hostNames !== undefined && !hostNames.has(row.host)) return false;
-  if (filter.level !== undefined && (row.level === null || row.level > filter.level)) return false;
-  if (filter.text !== undefined && filter.text !== '' && !lowerAscii(row.text).includes(lowerAscii(filter.text))) return false;
-  if (filter.facility !== undefined && row.facility !== filter.facility) return false;
-  if (filter.regex !== undefined && !filter.regex.re.test(row.text)) return false;
-  return true;
-}
+const toMessageJson = rowToMessage;
 
 /**
  * `level <= ?`, plus the literal term of the partial index messages_level_id (warnings and worse,
@@ -131,10 +53,10 @@ function contentFilterSql(f: { level?: number; facility?: number; text?: string;
 }
 
 function liveFilterSql(filter: LiveFilter, where: string[], params: unknown[]): void {
-  if (filter.hostIds !== undefined) {
-    const ids = filter.hostIds;
+  if (filter.hosts !== undefined) {
+    const ids = [...new Set(filter.hosts.map((h) => h.id))];
     where.push(ids.length === 1 ? 'm.host_id = ?' : `m.host_id IN (${ids.map(() => '?').join(',') || 'NULL'})`);
-    params.push(...filter.hostIds);
+    params.push(...ids);
   }
   if (filter.level !== undefined) {
     where.push(levelSql(filter.level));
@@ -174,45 +96,11 @@ function registerRegexFunction(db: Db): void {
   });
 }
 
-export interface HostSummary {
-  host: string;
-  address: string;
-  name: string | null;
-  first_seen: number;
-  last_seen: number;
-  messages: number;
-  current_boot: number | null;
-  /** The current boot started because the sequence numbers started over. */
-  rebooted: boolean;
-  boots: BootSummary[];
-  gaps: number;
-  /** Records lost in gaps (sum of the gap ranges). */
-  lost_records: number;
-  checksum_errors: number;
-  bad_packets: number;
-  dropped: number;
-  sources: { address: string; format: string; last_seen: number }[];
-}
 
-export interface BootSummary {
-  boot: number;
-  started_at: number;
-  first_seq: number | null;
-  reason: string;
-  release: string | null;
-  messages: number;
-  gaps: number;
-  lost_records: number;
-}
 
-export interface HostRef {
-  id: number;
-  address: string;
-  name: string | null;
-}
 
-/** Prepared statements are cached by their SQL text; the set of texts is small and fixed. */
-export class WebQueries {
+/** The synchronous queries; prepared statements are cached by their SQL text (a small, fixed set). */
+class SqliteReads {
   private readonly cache = new Map<string, BetterSqlite3.Statement>();
 
   constructor(private readonly db: Db) {
@@ -329,7 +217,7 @@ export class WebQueries {
    * Records per time bucket and level over [since, until] (received_at), with the list's filters
    * except cursors: the dashboard's histogram. Driven by the received_at index.
    */
-  histogram(f: HistogramFilters): { t: number; level: number | null; n: number }[] {
+  histogram(f: HistogramFilters): HistogramBucket[] {
     const where = ['m.received_at >= ?', 'm.received_at <= ?'];
     const params: unknown[] = [f.since, f.until];
     if (f.hosts.length > 0) {
@@ -346,7 +234,7 @@ export class WebQueries {
     const sql = `SELECT (m.received_at / CAST(? AS INTEGER)) * CAST(? AS INTEGER) AS t, m.level AS level, count(*) AS n FROM messages m INDEXED BY messages_received_at
       WHERE ${where.join(' AND ')} GROUP BY t, m.level ORDER BY t`;
     try {
-      return this.stmt(sql).all(f.bucketMs, f.bucketMs, ...params) as { t: number; level: number | null; n: number }[];
+      return this.stmt(sql).all(f.bucketMs, f.bucketMs, ...params) as HistogramBucket[];
     } catch (err) {
       if (f.q !== undefined && isFtsError(err)) throw new FullTextQueryError(`invalid full-text query ${JSON.stringify(f.q)}: ${(err as Error).message}`);
       throw err;
@@ -364,7 +252,7 @@ export class WebQueries {
    * Records around one, in kernel order. With a sequence number: the same boot and the same source
    * (a host with two targets stores every record twice, once per source). Without: arrival order.
    */
-  context(id: number, before: number, after: number): { message: MessageJson; before: MessageJson[]; after: MessageJson[] } | undefined {
+  context(id: number, before: number, after: number): MessageContext | undefined {
     const target = this.getMessage(id);
     if (target === undefined) return undefined;
     const { boot_id: bootId, source_id: sourceId, ...message } = target;
@@ -430,10 +318,10 @@ export class WebQueries {
   }
 
   /** The boot row of a host's boot number, or undefined. */
-  findBoot(host: string, bootNumber: number): { bootId: number; host: HostRef } | undefined {
+  findBoot(host: string, bootNumber: number): BootRef | undefined {
     for (const h of this.resolveHost(host)) {
       const b = this.stmt('SELECT id FROM boots WHERE host_id = ? AND number = ?').get(h.id, bootNumber) as { id: number } | undefined;
-      if (b !== undefined) return { bootId: b.id, host: h };
+      if (b !== undefined) return { bootId: b.id, host: h, number: bootNumber };
     }
     return undefined;
   }
@@ -490,7 +378,7 @@ export class WebQueries {
     return (this.stmt('SELECT COALESCE(max(id), 0) AS n FROM messages').get() as { n: number }).n;
   }
 
-  storedTotals(): { messages: number; hosts: number; boots: number; datagrams: number; bytes: number; bad_packets: number; checksum_errors: number; dropped: number; gaps: number } {
+  storedTotals(): StoredTotals {
     // The writer keeps the exact count in hub_counters: no full scan of a 10M-row table per request.
     const stored = this.stmt('SELECT value FROM hub_counters WHERE name = ?').get(STORED_MESSAGES_COUNTER) as { value: number } | undefined;
     const m = stored ? { messages: stored.value } : (this.stmt('SELECT count(*) AS messages FROM messages').get() as { messages: number });
@@ -500,6 +388,55 @@ export class WebQueries {
       COALESCE(sum(dropped), 0) AS dropped FROM source_counters`).get() as { datagrams: number; bytes: number; bad_packets: number; checksum_errors: number; dropped: number };
     const g = this.stmt(`SELECT count(*) AS gaps FROM seq_events WHERE type = 'gap'`).get() as { gaps: number };
     return { ...m, ...h, ...c, ...g };
+  }
+}
+
+/** The read port on one read-only SQLite connection. */
+export class SqliteQueries implements StoreQueries {
+  readonly kind = 'sqlite';
+  readonly idsInCommitOrder = true;
+  private readonly reads: SqliteReads;
+  private incidents: IncidentsStore | null = null;
+
+  /** `owned`: close() closes the connection too. */
+  constructor(private readonly db: Db, private readonly owned = false) {
+    this.reads = new SqliteReads(db);
+  }
+
+  /** Opens the database read-only (WAL lets it read while the writer commits); throws a one-line StoreError. */
+  static open(dbPath: string): SqliteQueries {
+    const db = openReadOnly(dbPath);
+    db.pragma('busy_timeout = 2000');
+    return new SqliteQueries(db, true);
+  }
+
+  async resolveHost(nameOrAddress: string): Promise<HostRef[]> { return this.reads.resolveHost(nameOrAddress); }
+  async listMessages(f: MessageFilters): Promise<MessagePage> { return this.reads.listMessages(f); }
+  async histogram(f: HistogramFilters): Promise<HistogramBucket[]> { return this.reads.histogram(f); }
+  async context(id: number, before: number, after: number): Promise<MessageContext | undefined> { return this.reads.context(id, before, after); }
+  async hosts(): Promise<HostSummary[]> { return this.reads.hosts(); }
+  async findBoot(host: string, bootNumber: number): Promise<BootRef | undefined> { return this.reads.findBoot(host, bootNumber); }
+  async bootLogPage(boot: BootRef, after: { seq: number; id: number } | null, limit: number): Promise<StoredMessage[]> {
+    return this.reads.bootLogPage(boot.bootId, after, limit);
+  }
+  async liveAfter(cursor: number, filter: LiveFilter, limit: number): Promise<StoredMessage[]> { return this.reads.liveAfter(cursor, filter, limit); }
+  async liveBetween(after: number, before: number, filter: LiveFilter, limit: number): Promise<StoredMessage[]> {
+    return this.reads.liveBetween(after, before, filter, limit);
+  }
+  async replayStart(cursor: number, filter: LiveFilter, keep: number, countCap: number): Promise<{ cursor: number; skipped: number }> {
+    return this.reads.replayStart(cursor, filter, keep, countCap);
+  }
+  async maxMessageId(): Promise<number> { return this.reads.maxMessageId(); }
+  async storedTotals(): Promise<StoredTotals> { return this.reads.storedTotals(); }
+  async listIncidents(f: IncidentFilter): Promise<IncidentSummary[]> { return this.incidentStore().list(f); }
+  async getIncident(id: number): Promise<IncidentDetail | undefined> { return this.incidentStore().get(id); }
+  async check(): Promise<void> { this.reads.maxMessageId(); }
+  async close(): Promise<void> { if (this.owned) this.db.close(); }
+
+  /** Built on first use: a database opened before migration 002 still serves everything else. */
+  private incidentStore(): IncidentsStore {
+    this.incidents ??= new IncidentsStore(this.db);
+    return this.incidents;
   }
 }
 
