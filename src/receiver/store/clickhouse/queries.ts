@@ -1,0 +1,580 @@
+// The read port (port.ts) on ClickHouse: the same answers as the SQLite adapter (sqlite-queries.ts)
+// from the migrations/clickhouse schema. Rows of ReplacingMergeTree tables are read with FINAL so a
+// row inserted twice shows once; -1 (and 0 where the schema says so) are read back as null.
+//
+// Values: ClickHouse 18.16 has no server-side query parameters (`param_x` is "Unknown setting"), so
+// the SQL is written with `{name:Type}` placeholders and bind() renders each value as a literal of
+// its declared type (integers checked, strings escaped): no caller's text reaches the SQL otherwise.
+//
+// Speed: 18.16 cannot read in order, so `ORDER BY id DESC LIMIT n` sorts every match. A page is
+// instead searched partition by partition (one day of received_at each), newest first, widening
+// until it is full and no unread partition can hold a larger id than the page's last one (each
+// partition's id range is known and cached, refreshed when its parts change): exact, and a common
+// word reads one day, not the whole table. Figures: bench/RESULTS.md, "ClickHouse search".
+import { createClient, type ClickHouseClient } from '@clickhouse/client';
+import type { StoredMessage } from '../types.js';
+import { FullTextQueryError, type LiveFilter } from '../filters.js';
+import type {
+  BootRef, HistogramBucket, HistogramFilters, HostRef, HostSummary, IncidentDetail, IncidentFilter, IncidentSummary, MessageContext,
+  MessageFilters, MessagePage, StoreQueries, StoredTotals,
+} from '../port.js';
+import { MAX_INCIDENT_LIMIT } from '../port.js';
+import type { IncidentEndedBy } from '../../../netconsole/incidents.js';
+import type { IncidentSeverity } from '../../../netconsole/incident-rules.js';
+import { toRe2 } from './regex-re2.js';
+import { parseClickHouseReadUrl } from './url-read.js';
+
+type Value = string | number | readonly string[] | readonly number[];
+type Params = Record<string, Value>;
+
+const INT_TYPES: Record<string, [bigint, bigint]> = {
+  UInt8: [0n, 255n], Int8: [-128n, 127n], UInt16: [0n, 65535n], Int16: [-32768n, 32767n], UInt32: [0n, 4294967295n],
+  Int32: [-2147483648n, 2147483647n], UInt64: [0n, 18446744073709551615n], Int64: [-9223372036854775808n, 9223372036854775807n],
+};
+
+/** A ClickHouse string literal: backslash and quote escaped, control characters as escapes. */
+export function stringLiteral(s: string): string {
+  return "'" + s.replace(/[\\'\0\n\r\t]/g, (c) => ({ '\\': '\\\\', "'": "\\'", '\0': '\\0', '\n': '\\n', '\r': '\\r', '\t': '\\t' })[c]!) + "'";
+}
+
+function literal(value: Value, type: string, name: string): string {
+  const arr = /^Array\((.+)\)$/.exec(type);
+  if (arr) {
+    if (!Array.isArray(value)) throw new Error(`query parameter ${name}: expected an array`);
+    return `[${(value as Value[]).map((v) => literal(v, arr[1]!, name)).join(',')}]`;
+  }
+  if (type === 'String') {
+    if (typeof value !== 'string') throw new Error(`query parameter ${name}: expected a string`);
+    return stringLiteral(value);
+  }
+  const range = INT_TYPES[type];
+  if (range === undefined) throw new Error(`query parameter ${name}: unsupported type ${type}`);
+  if (typeof value !== 'number' || !Number.isSafeInteger(value)) throw new Error(`query parameter ${name}: expected an integer`);
+  const b = BigInt(value);
+  if (b < range[0] || b > range[1]) throw new Error(`query parameter ${name}: ${value} out of ${type}'s range`);
+  return `to${type}(${value})`;
+}
+
+/** Replaces each `{name:Type}` with the value's literal; a missing value is an error. */
+export function bind(sql: string, params: Params): string {
+  return sql.replace(/\{([A-Za-z_][A-Za-z0-9_]*):([A-Za-z0-9()]+)\}/g, (_m, name: string, type: string) => {
+    if (!(name in params)) throw new Error(`query parameter ${name} missing`);
+    return literal(params[name]!, type, name);
+  });
+}
+
+/** A row of messages as JSONEachRow returns it (64-bit integers as strings). */
+interface Row {
+  id: string; host: string; source: string; boot: number; seq: string; level: number; facility: number; ts_usec: string;
+  received_at: string; text: string; fields: string; complete: number; flags: string; truncated: number; fragmented: number;
+}
+
+const COLUMNS = 'id, host, source, boot, seq, level, facility, ts_usec, received_at, text, fields, complete, flags, truncated, fragmented';
+
+function orNull(v: number): number | null {
+  return v < 0 ? null : v;
+}
+
+function parseFields(text: string): Record<string, string> {
+  try {
+    const v: unknown = JSON.parse(text);
+    if (v !== null && typeof v === 'object' && !Array.isArray(v)) return v as Record<string, string>;
+  } catch {
+    /* a damaged value shows as empty, as in SQLite */
+  }
+  return {};
+}
+
+/** Display names: address -> name, for hosts that have one. */
+type Names = Map<string, string>;
+
+function toMessage(r: Row, names: Names): StoredMessage {
+  return {
+    id: Number(r.id), host: names.get(r.host) ?? r.host, source: r.source, boot: Number(r.boot), seq: orNull(Number(r.seq)),
+    level: orNull(Number(r.level)), facility: orNull(Number(r.facility)), ts_usec: orNull(Number(r.ts_usec)),
+    received_at: Number(r.received_at), text: r.text, fields: parseFields(r.fields), complete: Number(r.complete) === 1, flags: r.flags,
+    truncated: Number(r.truncated) === 1, fragmented: Number(r.fragmented) === 1,
+  };
+}
+
+/**
+ * `q` on ClickHouse: its words, all of them required, each a case-insensitive (ASCII) substring of
+ * the text; a "quoted phrase" is one substring; a trailing `*` (FTS5's prefix) is dropped, AND is
+ * implied. OR, NOT, NEAR, parentheses, `column:` and an unclosed quote are FullTextQueryError: they
+ * would mean something else here than in SQLite's FTS5.
+ */
+export function parseFullText(q: string): string[] {
+  const terms: string[] = [];
+  let i = 0;
+  const bad = (why: string): never => { throw new FullTextQueryError(`invalid full-text query ${JSON.stringify(q)}: ${why}`); };
+  while (i < q.length) {
+    const c = q[i]!;
+    if (/\s/.test(c)) { i++; continue; }
+    if (c === '"') {
+      const end = q.indexOf('"', i + 1);
+      if (end < 0) bad('unclosed quote');
+      const phrase = q.slice(i + 1, end).trim().replace(/\s+/g, ' ');
+      if (phrase !== '') terms.push(phrase);
+      i = end + 1;
+      if (q[i] === '*') i++;
+      continue;
+    }
+    let j = i;
+    while (j < q.length && !/\s/.test(q[j]!) && q[j] !== '"') j++;
+    let word = q.slice(i, j);
+    i = j;
+    if (word === 'AND') continue;
+    if (word === 'OR' || word === 'NOT' || word.startsWith('NEAR(')) bad(`${word.replace(/\(.*/, '')} is not supported on ClickHouse (every word is required)`);
+    if (/[()]/.test(word)) bad('parentheses are not supported on ClickHouse');
+    if (/^[A-Za-z_]+:/.test(word)) bad('column filters are not supported on ClickHouse');
+    word = word.replace(/\*$/, '');
+    if (word.startsWith('^')) word = word.slice(1);
+    if (word !== '') terms.push(word);
+  }
+  if (terms.length === 0) bad('no words');
+  return terms;
+}
+
+/** The filters on a record's own columns, as SQL conditions over `messages`, with their values. */
+class Where {
+  readonly conds: string[] = [];
+  readonly params: Params = {};
+  private n = 0;
+
+  add(sqlWith$: string, value?: Value, type?: string): this {
+    if (value === undefined || type === undefined) { this.conds.push(sqlWith$); return this; }
+    const name = `p${this.n++}`;
+    this.params[name] = value;
+    this.conds.push(sqlWith$.replace('$', `{${name}:${type}}`));
+    return this;
+  }
+
+  content(f: { level?: number; facility?: number; text?: string; regex?: string; q?: string }): this {
+    if (f.level !== undefined) this.add('level >= 0').add('level <= $', f.level, 'Int8');
+    if (f.facility !== undefined) this.add('facility = $', f.facility, 'Int16');
+    if (f.text !== undefined && f.text !== '') this.add('positionCaseInsensitive(text, $) > 0', f.text, 'String');
+    if (f.regex !== undefined) this.add('match(text, $)', toRe2(f.regex), 'String');
+    if (f.q !== undefined) for (const term of parseFullText(f.q)) this.add('positionCaseInsensitive(text, $) > 0', term, 'String');
+    return this;
+  }
+
+  hosts(addresses: readonly string[]): this {
+    return addresses.length === 1 ? this.add('host = $', addresses[0]!, 'String') : this.add('host IN $', addresses, 'Array(String)');
+  }
+
+  live(filter: LiveFilter): this {
+    if (filter.hosts !== undefined) {
+      const addrs = [...new Set(filter.hosts.map((h) => h.address))];
+      if (addrs.length === 0) this.add('0');
+      else this.hosts(addrs);
+    }
+    return this.content({ level: filter.level, facility: filter.facility, text: filter.text, regex: filter.regex?.pattern });
+  }
+
+  sql(): string {
+    return this.conds.length === 0 ? '1' : this.conds.join(' AND ');
+  }
+
+  /** A copy with more conditions (the base is shared by the steps of a windowed search). */
+  clone(): Where {
+    const w = new Where();
+    w.conds.push(...this.conds);
+    Object.assign(w.params, this.params);
+    w.n = this.n;
+    return w;
+  }
+}
+
+/** One day partition of messages: its id and received_at ranges (raw rows: a superset of FINAL's). */
+interface PartitionInfo {
+  partition: string;
+  maxBlock: number;
+  minId: number;
+  maxId: number;
+  minAt: number;
+  maxAt: number;
+}
+
+/** Widening steps: how many more partitions each step of a windowed search reads. */
+const STEP_PARTITIONS = [1, 1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024];
+
+export class ClickHouseQueries implements StoreQueries {
+  readonly kind = 'clickhouse';
+  readonly idsInCommitOrder = false;
+  private readonly db: string;
+  private readonly partitions = new Map<string, PartitionInfo>();
+
+  constructor(private readonly client: ClickHouseClient, database: string) {
+    this.db = database;
+  }
+
+  static open(url: string): ClickHouseQueries {
+    const t = parseClickHouseReadUrl(url);
+    const client = createClient({
+      url: t.url, username: t.username, password: t.password, database: t.database,
+      request_timeout: 30_000, compression: { request: false, response: false },
+    });
+    return new ClickHouseQueries(client, t.database);
+  }
+
+  private t(name: string): string {
+    return `${this.db}.${name}`;
+  }
+
+  private async rows<T>(sql: string, params: Params = {}): Promise<T[]> {
+    const rs = await this.client.query({ query: bind(sql, params), format: 'JSONEachRow' });
+    return rs.json<T>();
+  }
+
+  private async names(): Promise<Names> {
+    const rows = await this.rows<{ address: string; name: string }>(`SELECT address, name FROM ${this.t('hosts')} FINAL WHERE has_name = 1`);
+    return new Map(rows.map((r) => [r.address, r.name]));
+  }
+
+  private async messages(sql: string, params: Params, names?: Names): Promise<StoredMessage[]> {
+    const [rows, n] = await Promise.all([this.rows<Row>(sql, params), names ? Promise.resolve(names) : this.names()]);
+    return rows.map((r) => toMessage(r, n));
+  }
+
+  async resolveHost(nameOrAddress: string): Promise<HostRef[]> {
+    const rows = await this.rows<{ address: string; name: string; has_name: number }>(
+      `SELECT address, name, has_name FROM ${this.t('hosts')} FINAL WHERE address = {x:String} OR (has_name = 1 AND name = {x:String}) ORDER BY address`,
+      { x: nameOrAddress },
+    );
+    return rows.map((r) => ({ id: 0, address: r.address, name: Number(r.has_name) === 1 ? r.name : null }));
+  }
+
+  private async resolveHosts(names: readonly string[]): Promise<string[]> {
+    const all = await Promise.all([...new Set(names)].map((n) => this.resolveHost(n)));
+    return [...new Set(all.flat().map((h) => h.address))].sort();
+  }
+
+  /** Each day partition's id and time ranges; recomputed for partitions whose parts changed. */
+  private async partitionInfo(): Promise<PartitionInfo[]> {
+    const parts = await this.rows<{ partition: string; b: string }>(
+      `SELECT partition, max(max_block_number) AS b FROM system.parts WHERE database = {db:String} AND table = 'messages' AND active GROUP BY partition`,
+      { db: this.db },
+    );
+    const live = new Set(parts.map((p) => p.partition));
+    for (const k of [...this.partitions.keys()]) if (!live.has(k)) this.partitions.delete(k);
+    const stale = parts.filter((p) => this.partitions.get(p.partition)?.maxBlock !== Number(p.b));
+    if (stale.length > 0) {
+      const rows = await this.rows<{ p: string; min_id: string; max_id: string; min_at: string; max_at: string }>(
+        `SELECT toString(toYYYYMMDD(toDateTime(intDiv(received_at, 1000)))) AS p, min(id) AS min_id, max(id) AS max_id,
+           min(received_at) AS min_at, max(received_at) AS max_at
+         FROM ${this.t('messages')} WHERE toYYYYMMDD(toDateTime(intDiv(received_at, 1000))) IN {ps:Array(UInt32)} GROUP BY p`,
+        { ps: stale.map((p) => Number(p.partition.replace(/'/g, ''))) },
+      );
+      const byP = new Map(rows.map((r) => [r.p, r]));
+      for (const p of stale) {
+        const r = byP.get(p.partition.replace(/'/g, ''));
+        if (r === undefined) { this.partitions.delete(p.partition); continue; }
+        this.partitions.set(p.partition, {
+          partition: p.partition, maxBlock: Number(p.b), minId: Number(r.min_id), maxId: Number(r.max_id), minAt: Number(r.min_at), maxAt: Number(r.max_at),
+        });
+      }
+    }
+    return [...this.partitions.values()];
+  }
+
+  /**
+   * The `limit` largest (desc) or smallest (asc) ids among rows matching `where`, read partition by
+   * partition from the end the order starts at, until no unread partition can change the answer.
+   */
+  private async windowed(where: Where, order: 'desc' | 'asc', limit: number, bounds: { since?: number; until?: number; before?: number; after?: number }): Promise<Row[]> {
+    const desc = order === 'desc';
+    let parts = (await this.partitionInfo()).filter((p) =>
+      (bounds.since === undefined || p.maxAt >= bounds.since) && (bounds.until === undefined || p.minAt <= bounds.until) &&
+      (bounds.before === undefined || p.minId < bounds.before) && (bounds.after === undefined || p.maxId > bounds.after));
+    parts.sort((a, b) => (desc ? b.maxAt - a.maxAt : a.minAt - b.minAt));
+    const found: Row[] = [];
+    let step = 0;
+    while (parts.length > 0) {
+      const take = parts.slice(0, STEP_PARTITIONS[Math.min(step++, STEP_PARTITIONS.length - 1)]!);
+      parts = parts.slice(take.length);
+      const w = where.clone();
+      w.add('received_at >= $', Math.min(...take.map((p) => p.minAt)), 'UInt64').add('received_at <= $', Math.max(...take.map((p) => p.maxAt)), 'UInt64');
+      const got = await this.rows<Row>(
+        `SELECT ${COLUMNS} FROM ${this.t('messages')} FINAL WHERE ${w.sql()} ORDER BY id ${desc ? 'DESC' : 'ASC'} LIMIT {limit:UInt32}`,
+        { ...w.params, limit },
+      );
+      found.push(...got);
+      found.sort((a, b) => (desc ? Number(b.id) - Number(a.id) : Number(a.id) - Number(b.id)));
+      if (found.length > limit) found.length = limit;
+      if (found.length < limit) continue;
+      const last = Number(found[found.length - 1]!.id);
+      // Done when no unread partition holds an id beyond the page's last one.
+      if (desc ? parts.every((p) => p.maxId < last) : parts.every((p) => p.minId > last)) break;
+      // Only partitions that can still contribute are worth reading.
+      parts = parts.filter((p) => (desc ? p.maxId > last : p.minId < last));
+    }
+    return found;
+  }
+
+  async listMessages(f: MessageFilters): Promise<MessagePage> {
+    const where = new Where();
+    const hostNames = [...(f.host !== undefined ? [f.host] : []), ...(f.hosts ?? [])];
+    const [addresses, names] = await Promise.all([hostNames.length > 0 ? this.resolveHosts(hostNames) : Promise.resolve(null), this.names()]);
+    if (addresses !== null) {
+      if (addresses.length === 0) return { messages: [], older: null, newer: null };
+      where.hosts(addresses);
+    }
+    if (f.boot !== undefined) where.add('boot = $', f.boot, 'UInt32');
+    if (f.boot_from !== undefined) where.add('boot >= $', f.boot_from, 'UInt32');
+    if (f.since !== undefined) where.add('received_at >= $', Math.max(0, f.since), 'UInt64');
+    if (f.until !== undefined) {
+      if (f.until < 0) return { messages: [], older: null, newer: f.before !== undefined ? f.before - 1 : f.after ?? null };
+      where.add('received_at <= $', f.until, 'UInt64');
+    }
+    where.content(f);
+    if (f.seq_from !== undefined) where.add('seq >= $', f.seq_from, 'Int64');
+    if (f.seq_to !== undefined) where.add('seq >= 0').add('seq <= $', f.seq_to, 'Int64');
+    const forward = f.after !== undefined;
+    if (f.after !== undefined) where.add('id > $', f.after, 'UInt64');
+    if (f.before !== undefined) where.add('id < $', Math.max(0, f.before), 'UInt64');
+    const rows = f.before !== undefined && f.before <= 0
+      ? []
+      : await this.windowed(where, forward ? 'asc' : 'desc', f.limit + 1, { since: f.since, until: f.until, before: f.before, after: f.after });
+    const more = rows.length > f.limit;
+    if (more) rows.pop();
+    const messages = rows.map((r) => toMessage(r, names));
+    if (forward) messages.reverse();
+    const newestId = messages.length ? messages[0]!.id : null;
+    const oldestId = messages.length ? messages[messages.length - 1]!.id : null;
+    const page: MessagePage = forward
+      ? { messages, older: oldestId ?? f.after! + 1, newer: newestId ?? f.after! }
+      : { messages, older: more ? oldestId : null, newer: newestId ?? (f.before !== undefined ? f.before - 1 : null) };
+    if (f.order === 'asc') page.messages.reverse();
+    return page;
+  }
+
+  async histogram(f: HistogramFilters): Promise<HistogramBucket[]> {
+    const where = new Where();
+    where.add('received_at >= $', Math.max(0, f.since), 'UInt64');
+    if (f.until < 0) return [];
+    where.add('received_at <= $', f.until, 'UInt64');
+    if (f.hosts.length > 0) {
+      const addresses = await this.resolveHosts(f.hosts);
+      if (addresses.length === 0) return [];
+      where.hosts(addresses);
+    }
+    where.content(f);
+    const rows = await this.rows<{ t: string; level: number; n: string }>(
+      `SELECT intDiv(received_at, {b:UInt64}) * {b:UInt64} AS t, level, count() AS n FROM ${this.t('messages')} FINAL
+       WHERE ${where.sql()} GROUP BY t, level ORDER BY t, level`,
+      { ...where.params, b: f.bucketMs },
+    );
+    return rows.map((r) => ({ t: Number(r.t), level: orNull(Number(r.level)), n: Number(r.n) }));
+  }
+
+  async context(id: number, before: number, after: number): Promise<MessageContext | undefined> {
+    const names = await this.names();
+    const [target] = await this.messages(`SELECT ${COLUMNS} FROM ${this.t('messages')} FINAL WHERE id = {id:UInt64} LIMIT 1`, { id }, names);
+    if (target === undefined) return undefined;
+    const raw = (await this.rows<{ host: string }>(`SELECT host FROM ${this.t('messages')} WHERE id = {id:UInt64} LIMIT 1`, { id }))[0]!;
+    const base: Params = { host: raw.host, boot: target.boot, source: target.source, seq: target.seq ?? -1, id, nb: before, na: after };
+    const m = this.t('messages');
+    let older: StoredMessage[];
+    let newer: StoredMessage[];
+    if (target.seq !== null) {
+      const key = 'host = {host:String} AND boot = {boot:UInt32} AND source = {source:String} AND seq >= 0';
+      [older, newer] = await Promise.all([
+        this.messages(`SELECT ${COLUMNS} FROM ${m} FINAL WHERE ${key} AND (seq < {seq:Int64} OR (seq = {seq:Int64} AND id < {id:UInt64}))
+          ORDER BY seq DESC, id DESC LIMIT {nb:UInt32}`, base, names),
+        this.messages(`SELECT ${COLUMNS} FROM ${m} FINAL WHERE ${key} AND (seq > {seq:Int64} OR (seq = {seq:Int64} AND id > {id:UInt64}))
+          ORDER BY seq ASC, id ASC LIMIT {na:UInt32}`, base, names),
+      ]);
+    } else {
+      const key = 'host = {host:String} AND boot = {boot:UInt32}';
+      [older, newer] = await Promise.all([
+        this.messages(`SELECT ${COLUMNS} FROM ${m} FINAL WHERE ${key} AND id < {id:UInt64} ORDER BY id DESC LIMIT {nb:UInt32}`, base, names),
+        this.messages(`SELECT ${COLUMNS} FROM ${m} FINAL WHERE ${key} AND id > {id:UInt64} ORDER BY id ASC LIMIT {na:UInt32}`, base, names),
+      ]);
+    }
+    return { message: target, before: older.reverse(), after: newer };
+  }
+
+  async hosts(): Promise<HostSummary[]> {
+    const [hosts, boots, counts, gaps, counters, sources] = await Promise.all([
+      this.rows<{ address: string; name: string; has_name: number; first_seen: string; last_seen: string }>(
+        `SELECT address, name, has_name, first_seen, last_seen FROM ${this.t('hosts')} FINAL ORDER BY last_seen DESC, address`),
+      this.rows<{ host: string; boot: number; started_at: string; first_seq: string; reason: string; release: string }>(
+        `SELECT host, boot, started_at, first_seq, reason, release FROM ${this.t('boots')} FINAL ORDER BY host, boot`),
+      this.rows<{ host: string; boot: number; n: string }>(`SELECT host, boot, count() AS n FROM ${this.t('messages')} FINAL GROUP BY host, boot`),
+      this.rows<{ host: string; boot: number; n: string; lost: string }>(
+        `SELECT host, boot, count() AS n, sum(seq_to - seq_from + 1) AS lost FROM ${this.t('seq_events')} FINAL WHERE type = 'gap' GROUP BY host, boot`),
+      this.rows<{ host: string; checksum_errors: string; bad_packets: string; dropped: string }>(
+        `SELECT host, sum(checksum_errors) AS checksum_errors, sum(bad_packets) AS bad_packets, sum(dropped) AS dropped FROM ${this.t('source_counters')} GROUP BY host`),
+      this.rows<{ address: string; host: string; format: string; last_seen: string }>(
+        `SELECT address, host, format, last_seen FROM ${this.t('sources')} FINAL ORDER BY address`),
+    ]);
+    const key = (h: string, b: number) => `${h}\u0000${b}`;
+    const countBy = new Map(counts.map((r) => [key(r.host, Number(r.boot)), Number(r.n)]));
+    const gapBy = new Map(gaps.map((r) => [key(r.host, Number(r.boot)), { n: Number(r.n), lost: Number(r.lost) }]));
+    const countersBy = new Map(counters.map((r) => [r.host, r]));
+    return hosts.map((h) => {
+      const own = boots.filter((b) => b.host === h.address).map((b) => {
+        const g = gapBy.get(key(h.address, Number(b.boot)));
+        return {
+          boot: Number(b.boot), started_at: Number(b.started_at), first_seq: orNull(Number(b.first_seq)), reason: b.reason,
+          release: b.release === '' ? null : b.release, messages: countBy.get(key(h.address, Number(b.boot))) ?? 0,
+          gaps: g?.n ?? 0, lost_records: g?.lost ?? 0,
+        };
+      });
+      const current = own.length > 0 ? own[own.length - 1]! : null;
+      const c = countersBy.get(h.address);
+      const name = Number(h.has_name) === 1 ? h.name : null;
+      return {
+        host: name ?? h.address, address: h.address, name, first_seen: Number(h.first_seen), last_seen: Number(h.last_seen),
+        messages: own.reduce((n, b) => n + b.messages, 0),
+        current_boot: current?.boot ?? null, rebooted: current?.reason === 'reboot', boots: own,
+        gaps: own.reduce((n, b) => n + b.gaps, 0), lost_records: own.reduce((n, b) => n + b.lost_records, 0),
+        checksum_errors: Number(c?.checksum_errors ?? 0), bad_packets: Number(c?.bad_packets ?? 0), dropped: Number(c?.dropped ?? 0),
+        sources: sources.filter((s) => s.host === h.address).map((s) => ({ address: s.address, format: s.format, last_seen: Number(s.last_seen) })),
+      };
+    });
+  }
+
+  async findBoot(host: string, bootNumber: number): Promise<BootRef | undefined> {
+    for (const h of await this.resolveHost(host)) {
+      const found = await this.rows(`SELECT 1 AS x FROM ${this.t('boots')} FINAL WHERE host = {h:String} AND boot = {b:UInt32} LIMIT 1`, { h: h.address, b: bootNumber });
+      if (found.length > 0) return { host: h, number: bootNumber, bootId: 0 };
+    }
+    return undefined;
+  }
+
+  async bootLogPage(boot: BootRef, after: { seq: number; id: number } | null, limit: number): Promise<StoredMessage[]> {
+    const params: Params = { h: boot.host.address, b: boot.number, limit };
+    let cond = 'host = {h:String} AND boot = {b:UInt32}';
+    if (after !== null) {
+      cond += ' AND (seq > {s:Int64} OR (seq = {s:Int64} AND id > {id:UInt64}))';
+      Object.assign(params, { s: after.seq, id: after.id });
+    }
+    return this.messages(`SELECT ${COLUMNS} FROM ${this.t('messages')} FINAL WHERE ${cond} ORDER BY seq, id LIMIT {limit:UInt32}`, params);
+  }
+
+  async liveAfter(cursor: number, filter: LiveFilter, limit: number): Promise<StoredMessage[]> {
+    const where = new Where().add('id > $', Math.max(0, cursor), 'UInt64').live(filter);
+    const [rows, names] = await Promise.all([this.windowed(where, 'asc', limit, { after: cursor }), this.names()]);
+    return rows.map((r) => toMessage(r, names));
+  }
+
+  async liveBetween(after: number, before: number, filter: LiveFilter, limit: number): Promise<StoredMessage[]> {
+    if (before <= after + 1) return [];
+    const where = new Where().add('id > $', Math.max(0, after), 'UInt64').add('id < $', before, 'UInt64').live(filter);
+    const [rows, names] = await Promise.all([this.windowed(where, 'asc', limit, { after, before }), this.names()]);
+    return rows.map((r) => toMessage(r, names));
+  }
+
+  async replayStart(cursor: number, filter: LiveFilter, keep: number, countCap: number): Promise<{ cursor: number; skipped: number }> {
+    const where = new Where().add('id > $', Math.max(0, cursor), 'UInt64').live(filter);
+    const m = this.t('messages');
+    const pivot = await this.rows<{ id: string }>(`SELECT id FROM ${m} FINAL WHERE ${where.sql()} ORDER BY id DESC LIMIT 1 OFFSET {keep:UInt64}`, { ...where.params, keep });
+    if (pivot.length === 0) return { cursor, skipped: 0 };
+    const pivotId = Number(pivot[0]!.id);
+    const [{ n }] = await this.rows<{ n: string }>(
+      `SELECT count() AS n FROM (SELECT 1 FROM ${m} FINAL WHERE ${where.sql()} AND id <= {pivot:UInt64} LIMIT {cap:UInt64})`,
+      { ...where.params, pivot: pivotId, cap: countCap },
+    ) as [{ n: string }];
+    return { cursor: pivotId, skipped: Number(n) };
+  }
+
+  async maxMessageId(): Promise<number> {
+    const [r] = await this.rows<{ n: string }>(`SELECT max(id) AS n FROM ${this.t('messages')}`);
+    return Number(r?.n ?? 0);
+  }
+
+  async storedTotals(): Promise<StoredTotals> {
+    const [[m], [h], [b], [c], [g]] = await Promise.all([
+      this.rows<{ n: string }>(`SELECT count() AS n FROM ${this.t('messages')} FINAL`),
+      this.rows<{ n: string }>(`SELECT count() AS n FROM ${this.t('hosts')} FINAL`),
+      this.rows<{ n: string }>(`SELECT count() AS n FROM ${this.t('boots')} FINAL`),
+      this.rows<Record<string, string>>(`SELECT sum(datagrams) AS datagrams, sum(bytes) AS bytes, sum(bad_packets) AS bad_packets,
+        sum(checksum_errors) AS checksum_errors, sum(dropped) AS dropped FROM ${this.t('source_counters')}`),
+      this.rows<{ n: string }>(`SELECT count() AS n FROM ${this.t('seq_events')} FINAL WHERE type = 'gap'`),
+    ]);
+    return {
+      messages: Number(m?.n ?? 0), hosts: Number(h?.n ?? 0), boots: Number(b?.n ?? 0),
+      datagrams: Number(c?.datagrams ?? 0), bytes: Number(c?.bytes ?? 0), bad_packets: Number(c?.bad_packets ?? 0),
+      checksum_errors: Number(c?.checksum_errors ?? 0), dropped: Number(c?.dropped ?? 0), gaps: Number(g?.n ?? 0),
+    };
+  }
+
+  private incidentSelect(where: string): string {
+    const i = this.t('incidents');
+    return `SELECT ${INCIDENT_COLUMNS}, seen FROM (SELECT ${INCIDENT_COLUMNS} FROM ${i} FINAL WHERE ${where})
+      ANY LEFT JOIN (SELECT signature, count() AS seen FROM ${i} FINAL GROUP BY signature) USING signature`;
+  }
+
+  async listIncidents(f: IncidentFilter): Promise<IncidentSummary[]> {
+    const where = new Where();
+    if (f.host !== undefined) {
+      const addresses = await this.resolveHosts([f.host]);
+      where.add('host IN $', [...new Set([f.host, ...addresses])], 'Array(String)');
+    }
+    if (f.kind !== undefined) where.add('kind = $', f.kind, 'String');
+    if (f.since !== undefined) where.add('started_at >= $', Math.max(0, f.since), 'UInt64');
+    if (f.signature !== undefined) where.add('signature = $', f.signature, 'String');
+    if (f.before !== undefined) where.add('id < $', Math.max(0, f.before), 'UInt64');
+    const limit = Math.min(Math.max(1, f.limit ?? 100), MAX_INCIDENT_LIMIT);
+    const [rows, names] = await Promise.all([
+      this.rows<IncidentRow>(`${this.incidentSelect(where.sql())} ORDER BY id DESC LIMIT {limit:UInt32}`, { ...where.params, limit }),
+      this.names(),
+    ]);
+    return rows.map((r) => toIncidentSummary(r, names));
+  }
+
+  async getIncident(id: number): Promise<IncidentDetail | undefined> {
+    const [rows, names] = await Promise.all([this.rows<IncidentRow>(`${this.incidentSelect('id = {id:UInt64}')} LIMIT 1`, { id }), this.names()]);
+    const r = rows[0];
+    if (r === undefined) return undefined;
+    return {
+      ...toIncidentSummary(r, names),
+      first_message_id: Number(r.first_message_id) === 0 ? null : Number(r.first_message_id),
+      last_message_id: Number(r.last_message_id) === 0 ? null : Number(r.last_message_id),
+      lines: jsonArray(r.lines), modules: jsonArray(r.modules), context_before: jsonArray(r.context_before), signature_frames: jsonArray(r.signature_frames),
+    };
+  }
+
+  async check(): Promise<void> {
+    try {
+      await this.rows(`SELECT count() AS n FROM system.tables WHERE database = {db:String} AND name = 'messages'`, { db: this.db });
+    } catch (err) {
+      const msg = String((err as Error)?.message ?? err).split('\n')[0]!.trim();
+      throw new Error(`ClickHouse unreachable: ${msg}`);
+    }
+  }
+
+  async close(): Promise<void> {
+    await this.client.close();
+  }
+}
+
+const INCIDENT_COLUMNS = 'id, key, host, boot, kind, severity, headline, started_at, ended_at, ended_by, ts_usec, first_message_id, ' +
+  'last_message_id, release, signature, signature_frames, lines, modules, context_before, silent_after, next_boot';
+
+interface IncidentRow {
+  id: string; key: string; host: string; boot: number; kind: string; severity: string; headline: string; started_at: string; ended_at: string;
+  ended_by: string; ts_usec: string; first_message_id: string; last_message_id: string; release: string; signature: string; signature_frames: string;
+  lines: string; modules: string; context_before: string; silent_after: number; next_boot: number; seen: string;
+}
+
+function jsonArray(text: string): string[] {
+  try {
+    const v: unknown = JSON.parse(text);
+    return Array.isArray(v) ? v.map(String) : [];
+  } catch {
+    return [];
+  }
+}
+
+function toIncidentSummary(r: IncidentRow, names: Names): IncidentSummary {
+  const silent = Number(r.silent_after);
+  return {
+    id: Number(r.id), key: r.key, host: names.get(r.host) ?? r.host, address: r.host, boot: Number(r.boot) === 0 ? null : Number(r.boot),
+    kind: r.kind, severity: r.severity as IncidentSeverity, headline: r.headline, started_at: Number(r.started_at),
+    ended_at: Number(r.ended_at) === 0 ? null : Number(r.ended_at), ended_by: r.ended_by === '' ? null : (r.ended_by as IncidentEndedBy),
+    ts_usec: orNull(Number(r.ts_usec)), release: r.release === '' ? null : r.release, signature: r.signature, seen: Number(r.seen ?? 1),
+    silent_after: silent < 0 ? null : silent === 1, next_boot: Number(r.next_boot) === 0 ? null : Number(r.next_boot),
+  };
+}
