@@ -13,6 +13,7 @@ import { parseForwardUrl, type ForwardTarget } from '../receiver/forward/target.
 import { parseEndpoint, formatEndpoint, type Endpoint } from '../receiver/endpoint.js';
 import { startWebServer } from '../web/server.js';
 import { openStoreQueries } from '../receiver/store/open-store.js';
+import { parseClickHouseReadUrl } from '../receiver/store/clickhouse/url-read.js';
 import type { UdpReaderKind } from '../receiver/udp-listener.js';
 
 export interface ServeSettings {
@@ -40,10 +41,14 @@ export interface ServeSettings {
   forward: ForwardTarget[];
   /** Disk spool bound, MiB (0: no spool, what the storage queue cannot hold is dropped and counted). */
   spoolMaxMb: number;
+  /** Where records go: the SQLite file `db` (undefined) or a ClickHouse URL (--store). */
+  store?: string;
+  collectorId?: number;
+  collectorName?: string;
 }
 
 /** Config-file keys (JSON object) and the flag each one mirrors. */
-const CONFIG_KEYS = ['udp', 'http', 'db', 'capture', 'retainDays', 'maxDbMb', 'logLevel', 'hostNames', 'reverseDns', 'allow', 'limitDatagrams', 'limitBytes', 'authToken', 'authTokenFile', 'webhook', 'maxSources', 'maxFragmentBytes', 'udpReader', 'forward', 'spoolMaxMb'] as const;
+const CONFIG_KEYS = ['udp', 'http', 'db', 'capture', 'retainDays', 'maxDbMb', 'logLevel', 'hostNames', 'reverseDns', 'allow', 'limitDatagrams', 'limitBytes', 'authToken', 'authTokenFile', 'webhook', 'maxSources', 'maxFragmentBytes', 'udpReader', 'forward', 'spoolMaxMb', 'store', 'collectorId', 'collectorName'] as const;
 type ConfigKey = (typeof CONFIG_KEYS)[number];
 
 export const DEFAULTS = {
@@ -98,6 +103,35 @@ function webhookUrl(v: unknown): string | undefined {
   } catch (err) {
     throw new UsageError(`--webhook: ${(err as Error).message}`);
   }
+}
+
+/**
+ * `--store`: `clickhouse://[user:password@]host:port/database`, or `sqlite:PATH` / a plain path
+ * (the same as --db). Checked here so a bad URL is one line before anything starts.
+ */
+function storeSettings(v: unknown, db: unknown): { store?: string; db?: string } {
+  if (v === undefined || v === '') return {};
+  const text = String(v);
+  if (/^clickhouses?:\/\//.test(text)) {
+    try {
+      parseClickHouseReadUrl(text);
+    } catch (err) {
+      throw new UsageError(`--store: ${(err as Error).message}`);
+    }
+    return { store: text };
+  }
+  if (/^[a-z][a-z0-9+.-]*:\/\//i.test(text)) throw new UsageError(`--store must be clickhouse://[user:password@]host:port/database or sqlite:PATH, got ${JSON.stringify(text.replace(/\/\/[^@/]*@/, '//***@'))}`);
+  const path = text.startsWith('sqlite:') ? text.slice('sqlite:'.length) : text;
+  if (path === '') throw new UsageError('--store sqlite: needs a path (sqlite:./data/netconsole.db)');
+  void db;
+  return { db: path };
+}
+
+function collectorId(v: unknown): number | undefined {
+  if (v === undefined || v === '') return undefined;
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 0 || n > 63) throw new UsageError(`--collector-id must be an integer from 0 to 63, got ${JSON.stringify(v)}`);
+  return n;
 }
 
 function forwardTargets(v: unknown): ForwardTarget[] {
@@ -202,6 +236,9 @@ export function resolveSettings(cmd: Command): ServeSettings {
     udpReader,
     forward: forwardTargets(pick('forward', [])),
     spoolMaxMb: nonNegativeNumber(pick('spoolMaxMb'), '--spool-max-mb') ?? DEFAULT_SPOOL_MAX_MB,
+    ...storeSettings(pick('store'), pick('db', DEFAULTS.db)),
+    collectorId: collectorId(pick('collectorId')),
+    collectorName: pick('collectorName') === undefined ? undefined : String(pick('collectorName')),
   };
 }
 
@@ -216,6 +253,9 @@ export function registerServe(program: Command): void {
     .addOption(new Option('--udp-reader <kind>', 'how plain UDP is read: auto (batched recvmmsg when its addon is built, else dgram; the default), recvmmsg (fail without it) or dgram (node\'s sockets)').env('NCH_UDP_READER'))
     .addOption(new Option('--retain-days <n>', 'delete messages older than this many days').env('NCH_RETAIN_DAYS'))
     .addOption(new Option('--max-db-mb <n>', 'delete the oldest messages to keep the database under this size').env('NCH_MAX_DB_MB'))
+    .addOption(new Option('--store <url>', 'where records are stored: clickhouse://[user:password@]host:8123/database (several collectors may share one; schema created on first start), or sqlite:PATH (the same as --db; the default is the SQLite file --db)').env('NETCONSOLE_HUB_STORE'))
+    .addOption(new Option('--collector-id <n>', 'with a ClickHouse store: this collector\'s id, 0-63, unique in the fleet (default: the id registered under --collector-name, else the lowest free one)').env('NCH_COLLECTOR_ID'))
+    .addOption(new Option('--collector-name <name>', 'with a ClickHouse store: the name this collector registers under (default: the host name)').env('NCH_COLLECTOR_NAME'))
     .addOption(new Option('--spool-max-mb <n>', `when storage falls behind, keep up to this many MiB of records in a disk spool beside the database (never more than half the free space) instead of dropping them; 0: drop and count (default ${DEFAULT_SPOOL_MAX_MB})`).env('NCH_SPOOL_MAX_MB'))
     .addOption(new Option('--log-level <level>', 'pino log level: fatal, error, warn, info, debug (default info)').env('NCH_LOG_LEVEL'))
     .addOption(new Option('--host-name <addr=name...>', 'show the host at ADDR as NAME, repeatable').env('NCH_HOST_NAMES'))
@@ -247,6 +287,7 @@ export async function runServe(s: ServeSettings): Promise<void> {
     limits: { datagramsPerSec: s.limitDatagrams, bytesPerSec: s.limitBytes },
     maxSources: s.maxSources, maxFragmentBytes: s.maxFragmentBytes, udpReader: s.udpReader,
     spoolMaxMb: s.spoolMaxMb,
+    store: s.store, collectorId: s.collectorId, collectorName: s.collectorName,
     // Test hooks (test/spool-serve.test.ts): a small queue bound, a storage worker that stalls or is slow.
     maxQueue: process.env.NCH_TEST_MAX_QUEUE ? Number(process.env.NCH_TEST_MAX_QUEUE) : undefined,
     pauseFile: process.env.NCH_TEST_PAUSE_FILE || undefined,
@@ -261,14 +302,14 @@ export async function runServe(s: ServeSettings): Promise<void> {
   let web;
   try {
     web = await startWebServer({
-      host: s.http.host, port: s.http.port, store: await openStoreQueries({ kind: 'sqlite', path: s.db }), live: collector.live, logger, authToken: s.authToken,
+      host: s.http.host, port: s.http.port, store: await openStoreQueries(s.store ? { kind: 'clickhouse', url: s.store } : { kind: 'sqlite', path: s.db }), live: collector.live, logger, authToken: s.authToken,
       stats: () => (forwarding ? { ...collector.stats(), forward: forwarding.stats() } : collector.stats()),
       udp: () => collector.udpEndpoints,
       health: () => {
         const problems: string[] = [];
         if (!collector.listening) problems.push('not listening on UDP');
         const w = collector.writer.stats();
-        if (w.failing) problems.push(`database writes are failing: ${w.failing}`);
+        if (w.failing) problems.push(s.store ? `degraded: ${w.failing}` : `database writes are failing: ${w.failing}`);
         if (w.dropped.writer_failed > 0) problems.push('the storage writer stopped; restart the collector');
         return { ok: problems.length === 0, problems };
       },

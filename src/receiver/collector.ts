@@ -7,6 +7,8 @@
 //   (only while a live client watches or --forward is on) → live.publish and onRows (forwarding);
 //   'incidents' → onIncidents
 // The core never sees a clock: `now` is read here, once per datagram, and by the poll timer.
+import { dirname, join } from 'node:path';
+import { parseClickHouseReadUrl } from './store/clickhouse/url-read.js';
 import { promises as dns } from 'node:dns';
 import { isIPv6 } from 'node:net';
 import { openRawUdpReceiver, type RawUdpReceiver } from '../net/raw-socket.js';
@@ -40,6 +42,10 @@ export interface SourceCounters {
 
 export interface CollectorOptions {
   dbPath: string;
+  /** A clickhouse:// URL: store there instead of the SQLite file dbPath (whose directory keeps the spool). */
+  store?: string;
+  collectorId?: number;
+  collectorName?: string;
   udp: Endpoint[];
   retention?: RetentionOptions;
   logger: Logger;
@@ -161,16 +167,22 @@ export class Collector {
     });
     writer.on('spool-notice', (message) => log.warn(message));
     writer.on('write-error', (message) => {
-      if (!this.storageFailing) log.error({ message }, 'storage write failed: records are counted as dropped (write_error) until it recovers');
+      if (!this.storageFailing) {
+        log.error({ message }, opts.store
+          ? 'ClickHouse does not answer: batches are retried, new records wait in the queue and then the disk spool'
+          : 'storage write failed: records are counted as dropped (write_error) until it recovers');
+      }
       this.storageFailing = true;
     });
   }
 
   static async start(opts: CollectorOptions): Promise<Collector> {
     const spoolMb = opts.spoolMaxMb ?? DEFAULT_SPOOL_MAX_MB;
+    const spoolDir = opts.store ? join(dirname(opts.dbPath), `clickhouse-${parseClickHouseReadUrl(opts.store).database}-spool`) : spoolDirFor(opts.dbPath);
     const writer = await StorageWriter.open({
       dbPath: opts.dbPath, retention: opts.retention, detectIncidents: true, worker: !opts.inlineStorage,
-      spool: spoolMb > 0 ? { dir: spoolDirFor(opts.dbPath), maxBytes: spoolMb * 1024 * 1024 } : undefined,
+      store: opts.store, collectorId: opts.collectorId, collectorName: opts.collectorName,
+      spool: spoolMb > 0 ? { dir: spoolDir, maxBytes: spoolMb * 1024 * 1024 } : undefined,
       maxQueue: opts.maxQueue, pauseFile: opts.pauseFile, slowBatchMs: opts.slowBatchMs,
     });
     const c = new Collector(writer, opts);

@@ -5,6 +5,11 @@ import type { RetentionOptions, StoredMessage } from './types.js';
 
 export interface WriteServiceOptions {
   dbPath: string;
+  /** A clickhouse:// URL: the worker writes into ClickHouse instead of the SQLite file dbPath. */
+  store?: string;
+  /** ClickHouse: this collector's id (0-63) and the name it registers under (default: the host name). */
+  collectorId?: number;
+  collectorName?: string;
   migrationsDir?: string;
   retention?: RetentionOptions;
   /** Whether 'stored' replies carry the message rows (someone listens for them); changed later by 'emit-rows'. */
@@ -38,4 +43,6 @@ export type FromWriter =
   | { type: 'batch-failed'; id: number; items: number; message: string }
   | { type: 'retention'; deleted: number; deletedEvents: number }
   | { type: 'incidents'; notices: IncidentNotice[] }
+  /** The store stopped answering (why), or answers again (null): batches wait and are retried meanwhile. */
+  | { type: 'store-state'; failing: string | null }
   | { type: 'closed' };

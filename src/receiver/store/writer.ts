@@ -36,6 +36,10 @@ export interface StorageWriterOptions {
   ftsIdleMs?: number;
   /** A disk spool for what the queue's bound would drop (default none: dropped and counted). */
   spool?: { dir: string; maxBytes: number };
+  /** A clickhouse:// URL: write into ClickHouse (in the worker) instead of the SQLite file dbPath; see WriteServiceOptions. */
+  store?: string;
+  collectorId?: number;
+  collectorName?: string;
   /** Test hooks (the write side waits while this file exists, or this long per batch); see WriteServiceOptions. */
   pauseFile?: string;
   slowBatchMs?: number;
@@ -189,6 +193,9 @@ export class StorageWriter extends EventEmitter implements Sink {
   static async open(options: StorageWriterOptions): Promise<StorageWriter> {
     const serviceOptions: WriteServiceOptions = {
       dbPath: options.dbPath,
+      store: options.store,
+      collectorId: options.collectorId,
+      collectorName: options.collectorName,
       pauseFile: options.pauseFile,
       slowBatchMs: options.slowBatchMs,
       migrationsDir: options.migrationsDir,
@@ -212,7 +219,7 @@ export class StorageWriter extends EventEmitter implements Sink {
       };
     });
     const backend =
-      options.worker === false
+      options.worker === false && !options.store
         ? inlineBackend(serviceOptions, (m) => onMessage(m))
         : workerBackend(serviceOptions, (m) => onMessage(m), (err) => onFailure(err));
     const { migration, ftsBacklog, spoolMark } = await ready.catch(async (err: unknown) => {
@@ -581,6 +588,10 @@ export class StorageWriter extends EventEmitter implements Sink {
       }
       case 'incidents':
         this.emit('incidents', msg.notices);
+        break;
+      case 'store-state':
+        this.failing = msg.failing;
+        if (msg.failing !== null && this.listenerCount('write-error') > 0) this.emit('write-error', msg.failing);
         break;
       case 'retention':
         this.retentionDeleted += msg.deleted;

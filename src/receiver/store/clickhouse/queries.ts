@@ -52,14 +52,18 @@ function literal(value: Value, type: string, name: string): string {
   if (typeof value !== 'number' || !Number.isSafeInteger(value)) throw new Error(`query parameter ${name}: expected an integer`);
   const b = BigInt(value);
   if (b < range[0] || b > range[1]) throw new Error(`query parameter ${name}: ${value} out of ${type}'s range`);
-  return `to${type}(${value})`;
+  // A plain number: LIMIT and OFFSET in 18.16 take no expression (toUInt32(…) is a syntax error there).
+  return String(value);
 }
 
 /** Replaces each `{name:Type}` with the value's literal; a missing value is an error. */
 export function bind(sql: string, params: Params): string {
-  return sql.replace(/\{([A-Za-z_][A-Za-z0-9_]*):([A-Za-z0-9()]+)\}/g, (_m, name: string, type: string) => {
+  return sql.replace(/(\bIN\s+)?\{([A-Za-z_][A-Za-z0-9_]*):([A-Za-z0-9()]+)\}/g, (_m, inOp: string | undefined, name: string, type: string) => {
     if (!(name in params)) throw new Error(`query parameter ${name} missing`);
-    return literal(params[name]!, type, name);
+    const lit = literal(params[name]!, type, name);
+    // `x IN [a, b]` is refused by ClickHouse 18.16 ("Type mismatch in IN"): an IN takes a tuple.
+    if (inOp && lit.startsWith('[')) return `${inOp}(${lit === '[]' ? 'NULL' : lit.slice(1, -1)})`;
+    return (inOp ?? '') + lit;
   });
 }
 
