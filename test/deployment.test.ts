@@ -258,7 +258,9 @@ function portsOf(s: ComposeService): Array<{ target: number; published: string; 
 test('docker-compose config passes, with and without the sender profiles', (t) => {
   const bin = composeSkip(t);
   if (!bin) return;
-  for (const profiles of [[], ['sender'], ['sender-raw']]) composeConfig(bin, profiles);
+  for (const profiles of [[], ['sender'], ['sender-raw'], ['fleet']]) composeConfig(bin, profiles);
+  const fleet = composeConfig(bin, ['fleet']);
+  assert.deepEqual(fleet.services.clickhouse?.profiles, ['fleet'], 'ClickHouse is optional, under the fleet profile');
 });
 
 test('compose: the collector publishes UDP 6666 and HTTP 8080, keeps the DB on a named volume, has a /healthz check', (t) => {
