@@ -50,7 +50,7 @@ test('a later migration file is applied on the next start, in order, each record
   const dir = tempDir();
   const migrations = join(dir, 'migrations');
   mkdirSync(migrations);
-  for (const name of readdirSync(defaultMigrationsDir())) copyFileSync(join(defaultMigrationsDir(), name), join(migrations, name));
+  for (const name of readdirSync(defaultMigrationsDir()).filter((n) => n.endsWith('.sql'))) copyFileSync(join(defaultMigrationsDir(), name), join(migrations, name));
   const path = join(dir, 'hub.db');
   openDatabase(path, { migrationsDir: migrations }).db.close();
   writeFileSync(join(migrations, '900_extra.sql'), 'CREATE TABLE extra_a (x INTEGER);');
@@ -66,7 +66,7 @@ test('a failing migration is rolled back and reported in one line', () => {
   const dir = tempDir();
   const migrations = join(dir, 'migrations');
   mkdirSync(migrations);
-  for (const name of readdirSync(defaultMigrationsDir())) copyFileSync(join(defaultMigrationsDir(), name), join(migrations, name));
+  for (const name of readdirSync(defaultMigrationsDir()).filter((n) => n.endsWith('.sql'))) copyFileSync(join(defaultMigrationsDir(), name), join(migrations, name));
   writeFileSync(join(migrations, '900_bad.sql'), 'CREATE TABLE half_done (x INTEGER); THIS IS NOT SQL;');
   const path = join(dir, 'hub.db');
   assertOneLineStoreError(() => openDatabase(path, { migrationsDir: migrations }), /migration 900_bad\.sql failed/);
