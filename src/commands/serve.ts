@@ -109,7 +109,7 @@ function webhookUrl(v: unknown): string | undefined {
  * `--store`: `clickhouse://[user:password@]host:port/database`, or `sqlite:PATH` / a plain path
  * (the same as --db). Checked here so a bad URL is one line before anything starts.
  */
-function storeSettings(v: unknown, db: unknown): { store?: string; db?: string } {
+function storeSettings(v: unknown): { store?: string; db?: string } {
   if (v === undefined || v === '') return {};
   const text = String(v);
   if (/^clickhouses?:\/\//.test(text)) {
@@ -123,7 +123,6 @@ function storeSettings(v: unknown, db: unknown): { store?: string; db?: string }
   if (/^[a-z][a-z0-9+.-]*:\/\//i.test(text)) throw new UsageError(`--store must be clickhouse://[user:password@]host:port/database or sqlite:PATH, got ${JSON.stringify(text.replace(/\/\/[^@/]*@/, '//***@'))}`);
   const path = text.startsWith('sqlite:') ? text.slice('sqlite:'.length) : text;
   if (path === '') throw new UsageError('--store sqlite: needs a path (sqlite:./data/netconsole.db)');
-  void db;
   return { db: path };
 }
 
@@ -236,7 +235,7 @@ export function resolveSettings(cmd: Command): ServeSettings {
     udpReader,
     forward: forwardTargets(pick('forward', [])),
     spoolMaxMb: nonNegativeNumber(pick('spoolMaxMb'), '--spool-max-mb') ?? DEFAULT_SPOOL_MAX_MB,
-    ...storeSettings(pick('store'), pick('db', DEFAULTS.db)),
+    ...storeSettings(pick('store')),
     collectorId: collectorId(pick('collectorId')),
     collectorName: pick('collectorName') === undefined ? undefined : String(pick('collectorName')),
   };

@@ -2,7 +2,7 @@
 // for the API with filters and with how many times each signature was seen.
 import { hostAddressOf } from './store/batch-writer.js';
 import type BetterSqlite3 from 'better-sqlite3';
-import type { DetectorRecord, Incident, IncidentEndedBy, RecordRef } from '../netconsole/incidents.js';
+import type { DetectorRecord, Incident, IncidentChange, IncidentDetector, IncidentEndedBy, RecordRef } from '../netconsole/incidents.js';
 import type { IncidentSeverity } from '../netconsole/incident-rules.js';
 import type { StoredMessage } from './store/types.js';
 
@@ -30,6 +30,17 @@ export function detectorInput(row: StoredMessage): { stream: string; record: Det
     record: { text: row.text, facility: row.facility, tsUsec: row.ts_usec, receivedAt: row.received_at },
     ref: { id: row.id, boot: row.boot, host: hostAddressOf(row.source) },
   };
+}
+
+/** What the detector makes of stored rows, in order: each store's write side runs it on what it committed. */
+export function detectIncidents(detector: IncidentDetector, rows: readonly StoredMessage[], now: number): IncidentChange[] {
+  const changes: IncidentChange[] = [];
+  for (const row of rows) {
+    const x = detectorInput(row);
+    const c = detector.push(x.stream, x.record, now, x.ref);
+    if (c.length) changes.push(...c);
+  }
+  return changes;
 }
 
 function hasTable(db: Db, name: string): boolean {

@@ -11,7 +11,7 @@ import { startCheckpointer, type Checkpointer } from './checkpointer.js';
 import { describeDbError, errorMessage } from './errors.js';
 import type { FromWriter, IncidentNotice, ToWriter, WriteServiceOptions } from './write-protocol.js';
 import { IncidentDetector, type IncidentChange } from '../../netconsole/incidents.js';
-import { detectorInput, IncidentsStore } from '../incidents-store.js';
+import { detectIncidents, IncidentsStore } from '../incidents-store.js';
 import type { StoredMessage } from './types.js';
 
 /**
@@ -173,15 +173,7 @@ export class WriteService {
 
   /** Crash incidents in the rows just committed: stored here, announced to the main thread. */
   private detect(rows: readonly StoredMessage[]): void {
-    if (!this.detector) return;
-    const now = Date.now();
-    const changes: IncidentChange[] = [];
-    for (const row of rows) {
-      const x = detectorInput(row);
-      const c = this.detector.push(x.stream, x.record, now, x.ref);
-      if (c.length) changes.push(...c);
-    }
-    this.saveIncidents(changes);
+    if (this.detector) this.saveIncidents(detectIncidents(this.detector, rows, Date.now()));
   }
 
   private saveIncidents(changes: IncidentChange[]): void {

@@ -16,11 +16,12 @@ import { IncidentDetector, type IncidentChange } from '../../../netconsole/incid
 import { decodeItems, itemCount } from '../batch-codec.js';
 import { hostAddressOf, STORED_MESSAGES_COUNTER } from '../batch-writer.js';
 import { splitSourceCounters } from '../counter-totals.js';
-import { detectorInput } from '../../incidents-store.js';
+import { detectIncidents } from '../../incidents-store.js';
 import type { FromWriter, IncidentNotice, ToWriter, WriteServiceOptions } from '../write-protocol.js';
 import type { StoreItem, StoredMessage } from '../types.js';
 import type { WriteSide } from '../port.js';
 import { parseClickHouseReadUrl } from './url-read.js';
+import { stringLiteral } from './queries.js';
 import { migrateClickHouse } from './schema.js';
 import { IdClock, MAX_COLLECTORS } from './ids.js';
 
@@ -44,6 +45,11 @@ function legacyKey(r: LogRecord): string {
     h = (h * 0x100000001b3n) & 0xffffffffffffffffn;
   }
   return (h === 0n ? 1n : h).toString();
+}
+
+/** The key rows of one (host, boot, source, seq) are gathered under for a recheck. */
+function recheckKey(host: string, boot: number, source: string, seq: number): string {
+  return `${host}\u0000${boot}\u0000${source}\u0000${seq}`;
 }
 
 function message(err: unknown): string {
@@ -141,17 +147,27 @@ export class ClickHouseWriteService implements WriteSide {
     if (this.detector && !this.closed) this.chain = this.chain.then(() => this.saveIncidents(this.detector!.poll(Date.now())));
   }
 
-  /** One insert, retried until it succeeds (or the service closes); the main thread hears when it fails and recovers. */
+  /** One insert, retried until it succeeds (or the service closes). */
   private async insert(table: string, values: object[]): Promise<void> {
     if (values.length === 0) return;
+    await this.retrying(() => this.client!.insert({ table: `${this.db}.${table}`, values, format: 'JSONEachRow' }));
+  }
+
+  /** A query for state, retried like an insert. */
+  private read<T>(query: string): Promise<T[]> {
+    return this.retrying(() => this.select<T>(query));
+  }
+
+  /** Runs `op` until it succeeds, with backoff; the main thread hears when the store fails and when it answers again. */
+  private async retrying<T>(op: () => Promise<T>): Promise<T> {
     for (let attempt = 0; ; attempt++) {
       try {
-        await this.client!.insert({ table: `${this.db}.${table}`, values, format: 'JSONEachRow' });
+        const result = await op();
         if (this.failing !== null) {
           this.failing = null;
           this.reply({ type: 'store-state', failing: null });
         }
-        return;
+        return result;
       } catch (err) {
         const why = `store unreachable (${message(err)})`;
         if (this.failing !== why) {
@@ -162,27 +178,6 @@ export class ClickHouseWriteService implements WriteSide {
         await sleep(Math.min(RETRY_MAX_MS, RETRY_MIN_MS * 2 ** Math.min(attempt, 5)));
       }
     }
-  }
-
-  /** A query for state, retried like an insert. */
-  private async read<T>(query: string): Promise<T[]> {
-    for (let attempt = 0; ; attempt++) {
-      try {
-        return await this.select<T>(query);
-      } catch (err) {
-        const why = `store unreachable (${message(err)})`;
-        if (this.failing !== why) {
-          this.failing = why;
-          this.reply({ type: 'store-state', failing: why });
-        }
-        if (this.closed && attempt >= 3) throw err;
-        await sleep(Math.min(RETRY_MAX_MS, RETRY_MIN_MS * 2 ** Math.min(attempt, 5)));
-      }
-    }
-  }
-
-  private lit(s: string): string {
-    return "'" + s.replace(/[\\']/g, (c) => '\\' + c) + "'";
   }
 
   /** Loads what the store knows of hosts and sources this batch names and the cache lacks. */
@@ -194,7 +189,7 @@ export class ClickHouseWriteService implements WriteSide {
       if (host && !this.hosts.has(host)) hosts.add(host);
     }
     if (hosts.size > 0) {
-      const list = [...hosts].map((h) => this.lit(h)).join(',');
+      const list = [...hosts].map((h) => stringLiteral(h)).join(',');
       const [named, boots] = await Promise.all([
         this.read<{ address: string; name: string; has_name: number; first_seen: string; last_seen: string }>(
           `SELECT address, name, has_name, first_seen, last_seen FROM ${this.db}.hosts FINAL WHERE address IN (${list})`),
@@ -257,7 +252,6 @@ export class ClickHouseWriteService implements WriteSide {
     const kept = await this.keptForRechecks(items);
     // Rows of this batch by the same key, so a recheck later in the batch sees them.
     const inBatch = new Map<string, KeptRecord[]>();
-    const keyOf = (host: string, boot: number, source: string, seq: number) => `${host}\u0000${boot}\u0000${source}\u0000${seq}`;
 
     const startBoot = (host: string, h: HostState, reason: 'first' | 'reboot', at: number, firstSeq: number | null, release: string | null): number => {
       if (reason === 'reboot') reboots++;
@@ -287,7 +281,7 @@ export class ClickHouseWriteService implements WriteSide {
         flags: r.flags ?? '', truncated: r.truncated ? 1 : 0, fragmented: r.fragmented ? 1 : 0,
       });
       if (r.seq !== null) {
-        const k = keyOf(src.host, boot, r.source, r.seq);
+        const k = recheckKey(src.host, boot, r.source, r.seq);
         const list = inBatch.get(k) ?? [];
         list.push({ tsUsec: r.tsUsec, text: r.text, complete: r.complete });
         inBatch.set(k, list);
@@ -352,7 +346,7 @@ export class ClickHouseWriteService implements WriteSide {
         continue;
       }
       rechecks++;
-      const k = keyOf(src.host, boot, r.source, r.seq);
+      const k = recheckKey(src.host, boot, r.source, r.seq);
       const verdict = judgeRecheck([...(kept.get(k) ?? []), ...(inBatch.get(k) ?? [])], { tsUsec: r.tsUsec, text: r.text, complete: r.complete });
       if (verdict === 'new' || verdict === 'store') {
         store(src, h, r, boot);
@@ -397,13 +391,13 @@ export class ClickHouseWriteService implements WriteSide {
       const h = this.hosts.get(host);
       const boot = src?.boot ?? (h && h.currentBoot > 0 ? h.currentBoot : null);
       if (boot === null) continue;
-      tuples.push(`(${this.lit(host)}, ${boot}, ${this.lit(it.source)}, ${it.seq})`);
+      tuples.push(`(${stringLiteral(host)}, ${boot}, ${stringLiteral(it.source)}, ${it.seq})`);
     }
     if (tuples.length === 0) return out;
     const found = await this.read<{ host: string; boot: number; source: string; seq: string; ts_usec: string; text: string; complete: number }>(
       `SELECT host, boot, source, seq, ts_usec, text, complete FROM ${this.db}.messages FINAL WHERE (host, boot, source, seq) IN (${tuples.join(',')})`);
     for (const f of found) {
-      const k = `${f.host}\u0000${f.boot}\u0000${f.source}\u0000${f.seq}`;
+      const k = recheckKey(f.host, Number(f.boot), f.source, Number(f.seq));
       const list = out.get(k) ?? [];
       list.push({ tsUsec: Number(f.ts_usec) < 0 ? null : Number(f.ts_usec), text: f.text, complete: Number(f.complete) === 1 });
       out.set(k, list);
@@ -412,15 +406,7 @@ export class ClickHouseWriteService implements WriteSide {
   }
 
   private async detect(rows: readonly StoredMessage[]): Promise<void> {
-    if (!this.detector) return;
-    const now = Date.now();
-    const changes: IncidentChange[] = [];
-    for (const row of rows) {
-      const x = detectorInput(row);
-      const c = this.detector.push(x.stream, x.record, now, x.ref);
-      if (c.length) changes.push(...c);
-    }
-    await this.saveIncidents(changes);
+    if (this.detector) await this.saveIncidents(detectIncidents(this.detector, rows, Date.now()));
   }
 
   private async saveIncidents(changes: IncidentChange[]): Promise<void> {
