@@ -1,5 +1,8 @@
 // A web server on loopback over a real temp database filled through the storage engineer's
 // StorageWriter, the way `serve` will do it: the writer's 'stored' rows go to the live hub.
+// The store is a SQLite file, or, when NCH_WORLD_CLICKHOUSE holds a ClickHouse server's HTTP base
+// (test/clickhouse-contract.test.ts sets it), a fresh database on that server: the same API tests
+// then run unchanged against the ClickHouse adapters.
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -8,6 +11,8 @@ import type { LogRecord, SeqEvent } from '../src/netconsole/types.js';
 import { LiveHub, type LiveLimits } from '../src/web/live.js';
 import { startWebServer, type WebServer } from '../src/web/server.js';
 import { SqliteQueries } from '../src/receiver/store/sqlite-queries.js';
+import { ClickHouseQueries } from '../src/receiver/store/clickhouse/queries.js';
+import type { StoreQueries } from '../src/receiver/store/port.js';
 import { emptyReceiverStats, type HealthReport, type MessageJson, type ReceiverStats } from '../src/web/types.js';
 
 export const T0 = Date.UTC(2024, 0, 1, 12, 0, 0);
@@ -37,21 +42,32 @@ export interface World {
   close(): Promise<void>;
 }
 
+let worlds = 0;
+
+/** The store the world writes into and reads from: a SQLite file, or a new ClickHouse database. */
+function worldStore(dir: string): { dbPath: string; url?: string } {
+  const dbPath = join(dir, 'test.db');
+  const base = process.env.NCH_WORLD_CLICKHOUSE;
+  if (!base) return { dbPath };
+  return { dbPath, url: `clickhouse://${base.replace(/^http:\/\//, '')}/nch_world_${process.pid}_${++worlds}` };
+}
+
 export async function startWorld(limits: Partial<LiveLimits> = {}): Promise<World> {
   const dir = mkdtempSync(join(tmpdir(), 'nch-web-'));
-  const dbPath = join(dir, 'test.db');
-  const writer = await StorageWriter.open({ dbPath, flushIntervalMs: 1 });
+  const { dbPath, url } = worldStore(dir);
+  const writer = await StorageWriter.open({ dbPath, flushIntervalMs: 1, ...(url ? { store: url } : {}) });
+  const store: StoreQueries = url ? ClickHouseQueries.open(url, { liveCollector: writer.collectorId ?? undefined }) : SqliteQueries.open(dbPath);
   const hub = new LiveHub(limits);
   const stats = emptyReceiverStats();
   const health: HealthReport = { ok: true, problems: [] };
   const stored: MessageJson[] = [];
   let publishNext = true;
-  writer.on('stored', (rows) => {
+  writer.on('stored', (rows, after) => {
     stored.push(...rows);
-    if (publishNext) hub.publish(rows);
+    if (publishNext) hub.publish(rows, after);
   });
   const server = await startWebServer({
-    host: '127.0.0.1', port: 0, store: SqliteQueries.open(dbPath), live: hub,
+    host: '127.0.0.1', port: 0, store, live: hub,
     stats: () => stats,
     health: () => health,
   });

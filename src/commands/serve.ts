@@ -301,7 +301,7 @@ export async function runServe(s: ServeSettings): Promise<void> {
   let web;
   try {
     web = await startWebServer({
-      host: s.http.host, port: s.http.port, store: await openStoreQueries(s.store ? { kind: 'clickhouse', url: s.store } : { kind: 'sqlite', path: s.db }), live: collector.live, logger, authToken: s.authToken,
+      host: s.http.host, port: s.http.port, store: await openStoreQueries(s.store ? { kind: 'clickhouse', url: s.store, liveCollector: collector.writer.collectorId ?? undefined } : { kind: 'sqlite', path: s.db }), live: collector.live, logger, authToken: s.authToken,
       stats: () => (forwarding ? { ...collector.stats(), forward: forwarding.stats() } : collector.stats()),
       udp: () => collector.udpEndpoints,
       health: () => {

@@ -155,8 +155,8 @@ export class Collector {
     const forwarding = opts.onRows !== undefined;
     writer.setEmitRows(forwarding);
     this.live.onClientCountChange = (n) => writer.setEmitRows(forwarding || n > 0);
-    writer.on('stored', (rows) => {
-      this.live.publish(rows);
+    writer.on('stored', (rows, after) => {
+      this.live.publish(rows, after);
       opts.onRows?.(rows);
     });
     writer.on('incidents', (notices) => this.onIncidents?.(notices));

@@ -6,7 +6,7 @@ import type { StoredMessage as MessageJson } from './store/types.js';
 
 export interface LiveSubscriber {
   /** Must be cheap and must not throw: it runs on the ingest path. */
-  onRows(rows: readonly MessageJson[]): void;
+  onRows(rows: readonly MessageJson[], after?: number): void;
   onIncident(incident: unknown): void;
   /** Called periodically while subscribed (to notice a slow client has drained). */
   tick(): void;
@@ -49,13 +49,13 @@ export class LiveHub {
     this.limits = { ...DEFAULT_LIVE_LIMITS, ...limits };
   }
 
-  /** Called by `serve` after each stored batch, rows in id order. */
-  publish(rows: readonly MessageJson[]): void {
+  /** Called by `serve` after each stored batch, rows in id order; `after` as the writer's 'stored' gives it. */
+  publish(rows: readonly MessageJson[], after?: number): void {
     if (rows.length === 0) return;
     this.published += rows.length;
     for (const s of this.subscribers) {
       try {
-        s.onRows(rows);
+        s.onRows(rows, after);
       } catch {
         /* a broken session must never break ingest; it cleans itself up on close */
       }

@@ -210,16 +210,19 @@ export class LiveSession implements LiveSubscriber {
     }
   }
 
-  onRows(rows: readonly MessageJson[]): void {
+  onRows(rows: readonly MessageJson[], after?: number): void {
     if (this.state === 'closed') return;
-    this.serially(() => this.deliver(rows));
+    this.serially(() => this.deliver(rows, after));
   }
 
-  private async deliver(rows: readonly MessageJson[]): Promise<void> {
+  private async deliver(rows: readonly MessageJson[], after: number | undefined): Promise<void> {
     if (this.state !== 'live') return;
     const fresh: MessageJson[] = [];
     const seen = this.cursor ?? this.floor;
-    if (seen !== null && rows[0]!.id > seen + 1 && this.queries.idsInCommitOrder) {
+    // A hole: rows committed (but not published) since those seen. Dense ids (SQLite) show it by a
+    // jump; rising but sparse ones (a ClickHouse collector's) by the writer's `after`.
+    const hole = seen !== null && this.queries.idsInCommitOrder && (after !== undefined ? after > seen : rows[0]!.id > seen + 1);
+    if (hole) {
       // Rows of the hole were committed before these (ids are commit order): all are there now.
       const hole = await this.queries.liveBetween(seen, rows[0]!.id, this.filter, this.limits.maxReplay);
       fresh.push(...hole);

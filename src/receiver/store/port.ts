@@ -146,9 +146,10 @@ export interface StoreQueries {
   /** 'sqlite' or 'clickhouse': shown in /api/stats. */
   readonly kind: string;
   /**
-   * Whether message ids are commit order in this store, so a gap between two published ids is a
-   * hole the live stream must fill from the store. False where several collectors share the store
-   * (their ids interleave).
+   * Whether the live queries (liveAfter, liveBetween, replayStart, maxMessageId) see ids in commit
+   * order, so rows committed but never published can be read back to fill the live stream's holes.
+   * SQLite: ids are dense commit order. ClickHouse: true once scoped to one collector's rows
+   * (its ids rise, sparse; several collectors' interleave).
    */
   readonly idsInCommitOrder: boolean;
   /** Hosts a name refers to: its address or its display name. */

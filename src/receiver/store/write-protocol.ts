@@ -37,9 +37,9 @@ export type ToWriter =
 
 export type FromWriter =
   /** `ftsBacklog`: stored messages still to be indexed for full-text search, in the background. `spoolMark`: the highest spool batch number committed. */
-  | { type: 'ready'; migration: MigrationResult; ftsBacklog: number; spoolMark: number }
+  | { type: 'ready'; migration: MigrationResult; ftsBacklog: number; spoolMark: number; collector?: number }
   | { type: 'open-failed'; message: string }
-  | { type: 'stored'; id: number; messages: number; events: number; duplicates: number; rechecks: number; reboots: number; items: number; rows: StoredMessage[] | null }
+  | { type: 'stored'; id: number; messages: number; events: number; duplicates: number; rechecks: number; reboots: number; items: number; rows: StoredMessage[] | null; after?: number }
   | { type: 'batch-failed'; id: number; items: number; message: string }
   | { type: 'retention'; deleted: number; deletedEvents: number }
   | { type: 'incidents'; notices: IncidentNotice[] }

@@ -109,7 +109,8 @@ function isBounded(item: StoreItem): boolean {
 }
 
 export interface StorageWriter {
-  on(event: 'stored', listener: (rows: StoredMessage[]) => void): this;
+  /** `after`: where ids are not dense (ClickHouse), the id of the last row this writer stored before these. */
+  on(event: 'stored', listener: (rows: StoredMessage[], after?: number) => void): this;
   on(event: 'incidents', listener: (notices: IncidentNotice[]) => void): this;
   on(event: 'write-error', listener: (message: string) => void): this;
   on(event: 'retention', listener: (deleted: { messages: number; events: number }) => void): this;
@@ -124,6 +125,8 @@ export class StorageWriter extends EventEmitter implements Sink {
   readonly migration: MigrationResult;
   /** Stored messages the write side is still indexing for full-text search at open (after an index rebuild). */
   readonly ftsBacklog: number;
+  /** In a fleet store, this collector's id (its message ids are `clock * 64 + collectorId`); null for SQLite. */
+  collectorId: number | null = null;
   private readonly maxQueue: number;
   private readonly batchSize: number;
   private readonly flushIntervalMs: number;
@@ -207,7 +210,7 @@ export class StorageWriter extends EventEmitter implements Sink {
     let writer: StorageWriter | undefined;
     let onMessage: (msg: FromWriter) => void = () => {};
     let onFailure: (err: Error) => void = () => {};
-    const ready = new Promise<{ migration: MigrationResult; ftsBacklog: number; spoolMark: number }>((resolve, reject) => {
+    const ready = new Promise<{ migration: MigrationResult; ftsBacklog: number; spoolMark: number; collector?: number }>((resolve, reject) => {
       onMessage = (msg) => {
         if (writer) writer.receive(msg);
         else if (msg.type === 'ready') resolve(msg);
@@ -222,7 +225,7 @@ export class StorageWriter extends EventEmitter implements Sink {
       options.worker === false && !options.store
         ? inlineBackend(serviceOptions, (m) => onMessage(m))
         : workerBackend(serviceOptions, (m) => onMessage(m), (err) => onFailure(err));
-    const { migration, ftsBacklog, spoolMark } = await ready.catch(async (err: unknown) => {
+    const { migration, ftsBacklog, spoolMark, collector } = await ready.catch(async (err: unknown) => {
       await backend.stopped;
       throw err;
     });
@@ -237,6 +240,7 @@ export class StorageWriter extends EventEmitter implements Sink {
       }
     }
     writer = new StorageWriter(options, migration, ftsBacklog);
+    writer.collectorId = collector ?? null;
     writer.backend = backend;
     writer.spool = spool;
     writer.spoolDir = options.spool?.dir ?? '';
@@ -572,7 +576,7 @@ export class StorageWriter extends EventEmitter implements Sink {
         this.rechecks += msg.rechecks;
         this.reboots += msg.reboots;
         this.batches++;
-        if (msg.rows && msg.rows.length > 0) this.emit('stored', msg.rows);
+        if (msg.rows && msg.rows.length > 0) this.emit('stored', msg.rows, msg.after);
         break;
       case 'batch-failed': {
         const bounded = this.inFlight.get(msg.id) ?? 0;

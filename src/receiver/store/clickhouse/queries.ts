@@ -204,21 +204,33 @@ const STEP_PARTITIONS = [1, 1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024];
 
 export class ClickHouseQueries implements StoreQueries {
   readonly kind = 'clickhouse';
-  readonly idsInCommitOrder = false;
   private readonly db: string;
   private readonly partitions = new Map<string, PartitionInfo>();
+  /** See liveCollector in open(). */
+  private readonly liveCollector: number | undefined;
 
-  constructor(private readonly client: ClickHouseClient, database: string) {
+  constructor(private readonly client: ClickHouseClient, database: string, liveCollector?: number) {
     this.db = database;
+    this.liveCollector = liveCollector;
   }
 
-  static open(url: string): ClickHouseQueries {
+  get idsInCommitOrder(): boolean {
+    return this.liveCollector !== undefined;
+  }
+
+  /**
+   * liveCollector: the live stream (liveAfter, liveBetween, replayStart, maxMessageId) reads only
+   * the rows this collector stored, the rows its live hub publishes: their ids rise in commit order,
+   * so holes can be filled and a cursor never skips rows another collector stored later with a
+   * smaller id. Without it the live reads see the whole fleet and holes are not filled.
+   */
+  static open(url: string, options: { liveCollector?: number } = {}): ClickHouseQueries {
     const t = parseClickHouseReadUrl(url);
     const client = createClient({
       url: t.url, username: t.username, password: t.password, database: t.database,
       request_timeout: 30_000, compression: { request: false, response: false },
     });
-    return new ClickHouseQueries(client, t.database);
+    return new ClickHouseQueries(client, t.database, options.liveCollector);
   }
 
   private t(name: string): string {
@@ -457,21 +469,27 @@ export class ClickHouseQueries implements StoreQueries {
     return this.messages(`SELECT ${COLUMNS} FROM ${this.t('messages')} FINAL WHERE ${cond} ORDER BY seq, id LIMIT {limit:UInt32}`, params);
   }
 
+  /** The live reads' rows: this collector's only, when scoped (see open). */
+  private liveWhere(): Where {
+    const where = new Where();
+    return this.liveCollector === undefined ? where : where.add('collector = $', this.liveCollector, 'UInt16');
+  }
+
   async liveAfter(cursor: number, filter: LiveFilter, limit: number): Promise<StoredMessage[]> {
-    const where = new Where().add('id > $', Math.max(0, cursor), 'UInt64').live(filter);
+    const where = this.liveWhere().add('id > $', Math.max(0, cursor), 'UInt64').live(filter);
     const [rows, names] = await Promise.all([this.windowed(where, 'asc', limit, { after: cursor }), this.names()]);
     return rows.map((r) => toMessage(r, names));
   }
 
   async liveBetween(after: number, before: number, filter: LiveFilter, limit: number): Promise<StoredMessage[]> {
     if (before <= after + 1) return [];
-    const where = new Where().add('id > $', Math.max(0, after), 'UInt64').add('id < $', before, 'UInt64').live(filter);
+    const where = this.liveWhere().add('id > $', Math.max(0, after), 'UInt64').add('id < $', before, 'UInt64').live(filter);
     const [rows, names] = await Promise.all([this.windowed(where, 'asc', limit, { after, before }), this.names()]);
     return rows.map((r) => toMessage(r, names));
   }
 
   async replayStart(cursor: number, filter: LiveFilter, keep: number, countCap: number): Promise<{ cursor: number; skipped: number }> {
-    const where = new Where().add('id > $', Math.max(0, cursor), 'UInt64').live(filter);
+    const where = this.liveWhere().add('id > $', Math.max(0, cursor), 'UInt64').live(filter);
     const m = this.t('messages');
     const pivot = await this.rows<{ id: string }>(`SELECT id FROM ${m} FINAL WHERE ${where.sql()} ORDER BY id DESC LIMIT 1 OFFSET {keep:UInt64}`, { ...where.params, keep });
     if (pivot.length === 0) return { cursor, skipped: 0 };
@@ -484,7 +502,8 @@ export class ClickHouseQueries implements StoreQueries {
   }
 
   async maxMessageId(): Promise<number> {
-    const [r] = await this.rows<{ n: string }>(`SELECT max(id) AS n FROM ${this.t('messages')}`);
+    const where = this.liveWhere().add('1');
+    const [r] = await this.rows<{ n: string }>(`SELECT max(id) AS n FROM ${this.t('messages')} WHERE ${where.sql()}`, where.params);
     return Number(r?.n ?? 0);
   }
 

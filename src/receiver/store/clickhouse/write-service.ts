@@ -63,6 +63,8 @@ export class ClickHouseWriteService implements WriteSide {
   private db = '';
   private ids: IdClock | null = null;
   private collector = 0;
+  /** The id of the last message row this write side stored (see 'stored' after). */
+  private lastMessageId: number | null = null;
   private chain: Promise<void> = Promise.resolve();
   private closed = false;
   private emitRows: boolean;
@@ -88,7 +90,7 @@ export class ClickHouseWriteService implements WriteSide {
       const migration = await migrateClickHouse(this.client, this.db, Date.now());
       this.collector = await this.registerCollector();
       this.ids = new IdClock(this.collector);
-      this.reply({ type: 'ready', migration, ftsBacklog: 0, spoolMark: 0 });
+      this.reply({ type: 'ready', migration, ftsBacklog: 0, spoolMark: 0, collector: this.collector });
       return true;
     } catch (err) {
       await this.client?.close().catch(() => {});
@@ -376,7 +378,11 @@ export class ClickHouseWriteService implements WriteSide {
     await this.insert('source_counters', counters);
     if (rows.length > 0) hubCounters.push({ name: STORED_MESSAGES_COUNTER, collector: this.collector, value: rows.length });
     await this.insert('hub_counters', hubCounters);
-    this.reply({ type: 'stored', id, messages: rows.length, events: eventCount, duplicates, rechecks, reboots, items: count, rows: this.emitRows ? rows : null });
+    // `after`: this collector's ids rise but are not dense, so a live session learns from it that
+    // batches committed without rows (nobody watched yet) lie between what it saw and these.
+    const after = this.lastMessageId ?? undefined;
+    if (rows.length > 0) this.lastMessageId = rows[rows.length - 1]!.id;
+    this.reply({ type: 'stored', id, messages: rows.length, events: eventCount, duplicates, rechecks, reboots, items: count, rows: this.emitRows ? rows : null, after });
     await this.detect(rows);
   }
 
