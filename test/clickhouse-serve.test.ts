@@ -11,7 +11,7 @@ import { NetconsoleReceiver } from '../src/netconsole/pipeline.js';
 import type { LogRecord } from '../src/netconsole/types.js';
 import { loadJsonl } from './helpers/fixtures.js';
 import { clickhouseMissing, startClickHouse, type ClickHouse } from './helpers/clickhouse.js';
-import { getJson, sendDatagrams, startServe, waitFor, type ServeProcess } from './helpers/serve.js';
+import { freeUdpPort, getJson, sendDatagrams, startServe, waitFor, type ServeProcess } from './helpers/serve.js';
 
 const payloads = () => loadJsonl('extended.jsonl').map((d) => d.payload);
 
@@ -128,6 +128,62 @@ test('two collectors into one ClickHouse: each stores its sources once, a search
       const word = expected[20]!.text;
       const hits = await getJson(`${s.http}/api/messages?text=${encodeURIComponent(word)}`);
       assert.deepEqual([...new Set(hits.messages.map((m: { host: string }) => m.host))].sort(), ['127.0.0.2', '127.0.0.3'], 'a search finds both collectors\' records');
+    }
+  } finally {
+    await a.stop();
+    await b.stop();
+  }
+});
+
+test('a source moves to another collector mid-boot, its first collector killed (-9) mid-load: every record once, one boot', async (t) => {
+  if (clickhouseMissing(t)) return;
+  const ch = await startClickHouse();
+  t.after(() => ch.close());
+  const ext = payloads();
+  const expected = recordsOf(ext);
+  // Split where no fragmented record straddles the cut (a record's ncfrag pieces go to one collector).
+  const whole = (i: number) => !ext[i]!.includes('ncfrag=') && !ext[i - 1]!.includes('ncfrag=');
+  let split = Math.floor(ext.length / 3);
+  while (!whole(split)) split++;
+  let kill = Math.floor((ext.length * 2) / 3);
+  while (!whole(kill)) kill++;
+  const firstPart = recordsOf(ext.slice(0, split)).length;
+  const port = await freeUdpPort();
+  let a = await serveCh(ch, 'fleet4', 'a');
+  const b = await serveCh(ch, 'fleet4', 'b');
+  try {
+    await sendDatagrams(a.udpPort, ext.slice(0, split), { host: '127.0.0.4', fromPort: port, to: '127.0.0.1' });
+    await waitFor('the first part stored by a', async () => (await count(ch, 'fleet4')) >= firstPart, 60_000);
+    // More to a, and a killed right after: what it held uncommitted is gone with it.
+    await sendDatagrams(a.udpPort, ext.slice(split, kill), { host: '127.0.0.4', fromPort: port, to: '127.0.0.1' });
+    await a.stop('SIGKILL');
+    // The source fails over to b, which is sent everything since the first part (the overlap is
+    // what a may or may not have stored): it must continue the boot, not start one, nor repeat rows.
+    await sendDatagrams(b.udpPort, ext.slice(split), { host: '127.0.0.4', fromPort: port, to: '127.0.0.1' });
+    await waitFor('every record stored', async () => (await count(ch, 'fleet4')) >= expected.length, 60_000);
+    await waitFor('b idle', async () => {
+      const s = await getJson(`${b.http}/api/stats`);
+      return s.queue_depth === 0 && s.lag_records === 0;
+    }, 60_000);
+    await new Promise((r) => setTimeout(r, 1000));
+    const rows = await storedRows(ch, 'fleet4');
+    assert.equal(rows.length, expected.length, 'every record once');
+    const bySeq = [...expected].sort((x, y) => x.seq! - y.seq!);
+    rows.forEach((r, i) => {
+      assert.equal(Number(r.seq), bySeq[i]!.seq, `row ${i} seq`);
+      assert.equal(r.text, bySeq[i]!.text, `seq ${r.seq} text`);
+      assert.equal(Number(r.boot), 1, `seq ${r.seq}: one boot`);
+      assert.equal(r.source, `127.0.0.4:${port}`);
+    });
+    const boots = await ch.rows<{ n: string }>('SELECT count() AS n FROM fleet4.boots FINAL');
+    assert.equal(Number(boots[0]!.n), 1, 'one boot');
+    // a, restarted, sees the same: one host, one boot, every record.
+    a = await serveCh(ch, 'fleet4', 'a');
+    for (const s of [a, b]) {
+      const hosts = await getJson(`${s.http}/api/hosts`);
+      assert.equal(hosts.hosts.length, 1);
+      assert.equal(hosts.hosts[0].boots.length, 1);
+      assert.equal(hosts.hosts[0].messages, expected.length);
     }
   } finally {
     await a.stop();

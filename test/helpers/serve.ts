@@ -50,14 +50,15 @@ export async function startServe(opts: { db?: string; udp?: string[]; extraArgs?
 }
 
 /** Sends payloads from one UDP socket (one source), paced in small bursts so loopback keeps up. */
-export async function sendDatagrams(port: number, payloads: Uint8Array[], opts: { host?: string; fromPort?: number; burst?: number } = {}): Promise<number> {
+/** Sends from host (a loopback address, port fromPort or any) to `to` (default host):port, paced; returns the source port. */
+export async function sendDatagrams(port: number, payloads: Uint8Array[], opts: { host?: string; to?: string; fromPort?: number; burst?: number } = {}): Promise<number> {
   const burst = opts.burst ?? 100;
   const host = opts.host ?? '127.0.0.1';
   const sock = dgram.createSocket(host.includes(':') ? 'udp6' : 'udp4');
   await new Promise<void>((res) => sock.bind(opts.fromPort ?? 0, host, () => res()));
   const srcPort = sock.address().port;
   for (let i = 0; i < payloads.length; i++) {
-    await new Promise<void>((res, rej) => sock.send(payloads[i], port, host, (err) => (err ? rej(err) : res())));
+    await new Promise<void>((res, rej) => sock.send(payloads[i], port, opts.to ?? host, (err) => (err ? rej(err) : res())));
     if (i % burst === burst - 1) await new Promise((r) => setTimeout(r, 1));
   }
   await new Promise<void>((res) => sock.close(() => res()));
