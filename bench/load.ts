@@ -44,6 +44,8 @@ export interface LoadConfig {
   generator?: 'c' | 'node';
   /** Run blast on this CPU only (`taskset -c`), away from the collector's datagram thread (run.ts --pin). */
   pinCpu?: number;
+  /** Load processes running at once pick different blocks: their sources are then 127.(10+block).X.Y (default 0). */
+  addressBlock?: number;
 }
 
 export interface LoadResult {
@@ -167,7 +169,7 @@ async function prepare(c: LoadConfig): Promise<{ datagrams: number; bytes: numbe
   const bin = !c.stamp && c.generator !== 'node' ? blastBinary() : null;
   // A fresh address per run: a reused ephemeral port would make the collector see an old source
   // start over at seq 1 (duplicates, dropped as such) instead of a new one.
-  const bindAddr = `127.10.${(runIndex >> 8) & 255}.${(runIndex & 255) + 1}`;
+  const bindAddr = `127.${10 + (c.addressBlock ?? 0)}.${(runIndex >> 8) & 255}.${(runIndex & 255) + 1}`;
   runIndex++;
   if (!bin) await Promise.all(Array.from({ length: c.sources }, async () => {
     const s = dgram.createSocket('udp4');

@@ -118,6 +118,33 @@ export function renderMarkdown(latest: Record<string, any>): string {
     });
     out.push('');
   }
+  if (S.fleet?.result) {
+    const r = S.fleet.result;
+    out.push(`### Fleet: stored rate into one ClickHouse, ${k(r.rate)} records/s sent to each collector for ${r.seconds} s (${r.sources} sources each)`);
+    out.push(header('fleet', S.fleet));
+    out.push('ClickHouse (Debian\'s 18.16.1), the collectors and their load generators share the machine\'s cores. Stored rate: records counted in ClickHouse over the time from the first send until the last was stored.');
+    out.push('');
+    out.push('| collectors | stored/s | every record stored | all stored after the last send (ms) |');
+    out.push('|---:|---:|:---:|---:|');
+    for (const [key, n] of [['one', 1], ['two', 2]] as const) {
+      const x = r[key];
+      if (x) out.push(`| ${n} | ${fig(x.storedPerSec, n0)} | ${x.lossless ? 'yes' : `no (${x.runs.map((y: any) => `${n0(y.stored)}/${n0(y.sent)}`).join(', ')})`} | ${x.runs.map((y: any) => (y.allStoredMs === null ? '–' : n0(y.allStoredMs))).join(', ')} |`);
+    }
+    out.push('');
+    out.push(`Two collectors / one: **${n2(r.ratio)}×** (medians).`);
+    out.push('');
+  }
+  if (S['fleet-query']?.result) {
+    const r = S['fleet-query'].result;
+    out.push(`### Fleet search latency: ${n0(r.rows)} records in ClickHouse across ${r.hosts} hosts, through a collector's API`);
+    out.push(header('fleet-query', S['fleet-query']));
+    out.push(`Rows generated in ClickHouse (INSERT … SELECT FROM numbers, 30 daily partitions, then OPTIMIZE … FINAL) in ${n1(r.genSeconds)} s.`);
+    out.push('');
+    out.push('| query | p50 ms | p95 ms | rows returned |');
+    out.push('|---|---:|---:|---:|');
+    for (const q of r.queries) out.push(`| ${q.what} | ${fig(q.p50)} | ${fig(q.p95)} | ${q.results} |`);
+    out.push('');
+  }
   if (S.profile?.result) {
     const r = S.profile.result;
     out.push(`### Profile: \`node --cpu-prof\` of the collector at ${k(r.rate)} records/s for ${r.seconds} s`);

@@ -14,6 +14,8 @@
 //   profile  `node --cpu-prof` of the collector at 100k records/s; where the time goes
 //   burst    a burst far above the storage rate (default 300 000/s for 10 s): is all of it stored
 //            (through the disk spool), and how long after the burst is the last record searchable
+//   fleet    stored rate into a real ClickHouse, one collector and two (--fleet-rate per collector)
+//   fleet-query  search latency through the API on --db-rows rows in ClickHouse (fleet.ts)
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem, release as osRelease } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -31,8 +33,9 @@ import { generate, hostAddress } from './gen-db.js';
 import { summarizeDir, type ThreadProfile } from './profile.js';
 import { renderMarkdown } from './report.js';
 import { coreRecordsPerSec } from './core-rate.js';
+import { partFleet, partFleetQuery } from './fleet.js';
 
-const PARTS = ['ingest', 'frag', 'latency', 'query', 'memory', 'sender', 'profile', 'burst'] as const;
+const PARTS = ['ingest', 'frag', 'latency', 'query', 'memory', 'sender', 'profile', 'burst', 'fleet', 'fleet-query'] as const;
 type Part = (typeof PARTS)[number];
 
 export interface BenchOptions {
@@ -67,6 +70,8 @@ export interface BenchOptions {
   /** The burst part: records/s and seconds. */
   burstRate: number;
   burstSec: number;
+  /** The fleet part: records/s sent to each collector. */
+  fleetRate: number;
 }
 
 function readerArg(v: string | undefined): BenchOptions['reader'] {
@@ -111,6 +116,7 @@ export function parseArgs(argv: string[]): BenchOptions {
     reader: readerArg(get('reader')),
     burstRate: Number((get('burst-rate') ?? '300000').replace(/k$/i, '000')),
     burstSec: Number(get('burst-seconds') ?? (quick ? 3 : 10)),
+    fleetRate: Number((get('fleet-rate') ?? '100000').replace(/k$/i, '000')),
   };
 }
 
@@ -721,6 +727,7 @@ export async function runBench(o: BenchOptions, argv: string[]): Promise<Record<
   const sections: Record<string, any> = {};
   const runners: Record<Part, (o: BenchOptions) => Promise<unknown>> = {
     ingest: partIngest, frag: partFrag, latency: partLatency, query: partQuery, memory: partMemory, sender: partSender, profile: partProfile, burst: partBurst,
+    fleet: partFleet, 'fleet-query': partFleetQuery,
   };
   for (const part of o.only) {
     note(`--- ${part}`);

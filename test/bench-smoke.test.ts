@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { parseArgs, runBench } from '../bench/run.js';
 import { renderMarkdown } from '../bench/report.js';
+import { clickhouseMissing } from './helpers/clickhouse.js';
 
 // The C sending loop (bench/blast.c) is built with `cc`; without one the bench falls back to node.
 const hasCc = spawnSync('cc', ['--version']).status === 0;
@@ -68,6 +69,32 @@ test('bench: --only burst with a tiny bounded burst produces a run and a table',
     assert.equal(burst.runs[0].sent, 2000);
     assert.ok(burst.runs[0].stored > 0, 'some records stored');
     assert.match(renderMarkdown({ machine: res.machine, sections: res.sections }), /### Burst: 4,000 records\/s for 0.5 s/);
+  } finally {
+    rmSync(out, { recursive: true, force: true });
+  }
+});
+
+test('bench: --only fleet,fleet-query against a real ClickHouse, tiny and bounded, produce figures and tables', { timeout: 300_000 }, async (t) => {
+  if (clickhouseMissing(t)) return;
+  const out = mkdtempSync(join(tmpdir(), 'nch-bench-fleet-'));
+  try {
+    const argv = ['--only', 'fleet,fleet-query', '--quick', '--runs', '1', '--fleet-rate', '4000', '--duration', '0.5', '--sources', '8', '--db-rows', '20000', '--query-reps', '2', '--out', out, '--no-report'];
+    const o = parseArgs(argv);
+    assert.equal(o.fleetRate, 4000);
+    const res = await runBench(o, argv);
+    const fleet = res.sections.fleet.result;
+    assert.ok(fleet, `fleet failed: ${res.sections.fleet.error}`);
+    assert.equal(fleet.one.runs[0].sent, 2000);
+    assert.equal(fleet.two.runs[0].sent, 4000, 'two collectors, 2000 each');
+    assert.equal(fleet.two.runs[0].stored, 4000, 'a tiny load is stored whole');
+    const q = res.sections['fleet-query'].result;
+    assert.ok(q, `fleet-query failed: ${res.sections['fleet-query'].error}`);
+    assert.equal(q.rows, 20000);
+    const common = q.queries.find((x: { name: string }) => x.name === 'substring_common');
+    assert.equal(common.results, 200, 'a common word fills a page');
+    const md = renderMarkdown({ machine: res.machine, sections: res.sections });
+    assert.match(md, /### Fleet: stored rate into one ClickHouse/);
+    assert.match(md, /### Fleet search latency: 20,000 records/);
   } finally {
     rmSync(out, { recursive: true, force: true });
   }

@@ -1,0 +1,197 @@
+// The fleet parts of `npm run bench` (issue 20), against a real ClickHouse (Debian's
+// clickhouse-server, started like the tests start it: test/helpers/clickhouse.ts).
+//
+//   fleet        stored rate into ClickHouse: one collector, then two collectors into one database,
+//                each driven by its own load generator at the same rate; the rate is records stored
+//                (counted in ClickHouse) over the time from the first send until the last is stored.
+//   fleet-query  search latency through a collector's API on --db-rows rows generated in ClickHouse
+//                (1000 hosts, 30 days, the word mix of gen-db.ts: eth0 ~15%, segfault ~0.5%, panic ~0.01%).
+import { join } from 'node:path';
+import { startClickHouse, type ClickHouse } from '../test/helpers/clickhouse.js';
+import { Child, figure, getJson, note, percentile, removeDir, sleep, startServe, tempDir, type Figure, type ServeProcess } from './common.js';
+import type { LoadConfig, LoadResult } from './load.js';
+
+export interface FleetOptions {
+  runs: number;
+  quick: boolean;
+  durationSec: number;
+  sources: number;
+  /** Records/s each collector is sent. */
+  fleetRate: number;
+  dbRows: number;
+  queryReps: number;
+  generator: 'c' | 'node';
+}
+
+async function storedIn(ch: ClickHouse, db: string): Promise<number> {
+  const [r] = await ch.rows<{ n: string }>(`SELECT count() AS n FROM ${db}.messages`);
+  return Number(r?.n ?? 0);
+}
+
+async function load(child: Child, cfg: LoadConfig, generator: 'c' | 'node'): Promise<LoadResult> {
+  const ready = await child.request({ type: 'prepare', generator, ...cfg }, 'ready', 120_000);
+  if (ready.error) throw new Error(`load: ${ready.error}`);
+  const done = await child.request<LoadResult & { error?: string }>({ type: 'go' }, 'done', cfg.maxMs + 30_000);
+  if (done.error) throw new Error(`load: ${done.error}`);
+  return done;
+}
+
+export interface FleetRun { collectors: number; sent: number; stored: number; allStoredMs: number | null; storedPerSec: number; achievedPerCollector: number }
+
+/** Every collector gets `rate`/s for the duration at once; waits (bounded) until ClickHouse holds all. */
+async function fleetRun(ch: ClickHouse, db: string, serves: ServeProcess[], loads: Child[], o: FleetOptions, rate: number, seconds: number): Promise<FleetRun> {
+  const before = await storedIn(ch, db);
+  const count = Math.round(rate * seconds);
+  const maxMs = seconds * 2000 + 2000;
+  const results = await Promise.all(serves.map((s, i) => load(loads[i]!, {
+    host: '127.0.0.1', port: s.udpPort, sources: o.sources, rate, count, maxMs, tag: `f${Date.now().toString(36)}${i}`, recordBytes: 100, mode: 'plain', stamp: false, addressBlock: i,
+  }, o.generator)));
+  const sent = results.reduce((a, r) => a + r.sent, 0);
+  const firstAt = Math.min(...results.map((r) => r.firstAt));
+  const lastAt = Math.max(...results.map((r) => r.lastAt));
+  let allStoredAt: number | null = null;
+  let stored = 0;
+  let last = -1;
+  let stableSince = Date.now();
+  // Bounded: 120 s after the last send, or 5 s without progress.
+  while (Date.now() < lastAt + 120_000 && Date.now() - stableSince < 5000) {
+    stored = (await storedIn(ch, db)) - before;
+    if (stored >= sent) { allStoredAt = Date.now(); break; }
+    if (stored !== last) { last = stored; stableSince = Date.now(); }
+    await sleep(50);
+  }
+  const end = allStoredAt ?? Date.now();
+  return {
+    collectors: serves.length, sent, stored, allStoredMs: allStoredAt === null ? null : allStoredAt - lastAt,
+    storedPerSec: Math.round(stored / ((end - firstAt) / 1000)),
+    achievedPerCollector: Math.round(results.reduce((a, r) => a + r.achievedRate, 0) / results.length),
+  };
+}
+
+export async function partFleet(o: FleetOptions): Promise<{ rate: number; seconds: number; sources: number; one: { runs: FleetRun[]; storedPerSec: Figure; lossless: boolean }; two: { runs: FleetRun[]; storedPerSec: Figure; lossless: boolean }; ratio: number }> {
+  const ch = await startClickHouse();
+  const dir = tempDir();
+  const out: Record<'one' | 'two', { runs: FleetRun[]; storedPerSec: Figure; lossless: boolean }> = {} as never;
+  try {
+    for (const [key, n] of [['one', 1], ['two', 2]] as const) {
+      const db = `bench_${key}`;
+      const serves: ServeProcess[] = [];
+      const loads: Child[] = [];
+      try {
+        for (let i = 0; i < n; i++) {
+          serves.push(await startServe({ db: join(dir, `${key}-${i}.db`), extraArgs: ['--store', ch.storeUrl(db), '--collector-name', `bench-${key}-${i}`] }));
+          loads.push(Child.fork('load.js'));
+        }
+        const warm = await fleetRun(ch, db, serves, loads, o, Math.min(20_000, o.fleetRate), 1);
+        note(`fleet ${n} collector(s) warm-up: ${warm.stored}/${warm.sent} stored (not counted)`);
+        const runs: FleetRun[] = [];
+        for (let r = 0; r < o.runs; r++) {
+          const run = await fleetRun(ch, db, serves, loads, o, o.fleetRate, o.durationSec);
+          note(`fleet ${n} collector(s) run ${r + 1}: ${run.stored}/${run.sent} stored, ${run.storedPerSec}/s stored, all stored ${run.allStoredMs === null ? "-" : Math.round(run.allStoredMs)} ms after the last send (sent at ${run.achievedPerCollector}/s per collector)`);
+          runs.push(run);
+        }
+        out[key] = { runs, storedPerSec: figure(runs.map((r) => r.storedPerSec)), lossless: runs.every((r) => r.stored === r.sent) };
+      } finally {
+        for (const s of serves) await s.stop();
+        for (const l of loads) await l.close();
+      }
+    }
+  } finally {
+    await ch.close();
+    removeDir(dir);
+  }
+  return { rate: o.fleetRate, seconds: o.durationSec, sources: o.sources, ...out, ratio: +(out.two.storedPerSec.median / out.one.storedPerSec.median).toFixed(2) };
+}
+
+const EPOCH_MS = Date.UTC(2024, 0, 1);
+
+/**
+ * Fills `db` (schema created by a collector first) with `rows` messages over 30 days before now,
+ * in ClickHouse itself (INSERT … SELECT FROM numbers), then merges the partitions (OPTIMIZE … FINAL:
+ * what a day's partition looks like once background merges are done with it).
+ */
+export async function generateRows(ch: ClickHouse, db: string, rows: number, hosts: number): Promise<{ firstAt: number; lastAt: number; seconds: number }> {
+  const t0 = Date.now();
+  const lastAt = Date.now();
+  const firstAt = lastAt - 30 * 86_400_000;
+  const span = lastAt - firstAt;
+  const host = `concat('10.0.', toString(intDiv(cityHash64(number, 7) % ${hosts}, 256)), '.', toString(cityHash64(number, 7) % ${hosts} % 256))`;
+  const at = `toUInt64(${firstAt} + intDiv(number * ${span}, ${rows}))`;
+  const text = `multiIf(
+      cityHash64(number, 1) % 10000 < 1, concat('Kernel panic - not syncing: Fatal exception in interrupt [', toString(number % 97), ']'),
+      cityHash64(number, 1) % 10000 < 51, concat('traps: worker[', toString(number % 30011), '] segfault at ', lower(hex(cityHash64(number, 3))), ' ip 00007f3a error 4 in libc.so.6'),
+      cityHash64(number, 1) % 10000 < 1551, concat('e1000e 0000:00:19.0 eth0: NIC Link is Up 1000 Mbps Full Duplex, Flow Control: Rx/Tx (', toString(number % 1009), ')'),
+      concat(arrayElement(['EXT4-fs (sda1): mounted filesystem with ordered data mode', 'audit: type=1400 apparmor="STATUS" operation="profile_load"', 'usb 1-1: new high-speed USB device number', 'systemd[1]: Started Journal Service', 'nf_conntrack: default automatic helper assignment has been turned off', 'kworker/u16:3 ext4_find_entry: reading directory lblock', 'TCP: request_sock_TCP: Possible SYN flooding on port 22', 'perf: interrupt took too long, lowering kernel.perf_event_max_sample_rate'], 1 + cityHash64(number, 2) % 8), ' ', lower(hex(cityHash64(number, 4)))))`;
+  await ch.query(`INSERT INTO ${db}.messages (id, collector, host, source, boot, seq, lkey, level, facility, ts_usec, received_at, text, fields, complete, flags, truncated, fragmented)
+    SELECT ((${at} - ${EPOCH_MS}) * 256 + number % 256) * 64, 0, ${host}, concat(${host}, ':6665'), toUInt32(1 + intDiv(number * 3, ${rows})), toInt64(number), 0,
+      toInt8(cityHash64(number, 5) % 8), 0, toInt64(number * 1000), ${at}, ${text}, '{}', 1, '-', 0, 0
+    FROM numbers(${rows})`);
+  await ch.query(`INSERT INTO ${db}.hosts SELECT concat('10.0.', toString(intDiv(number, 256)), '.', toString(number % 256)), '', 0, ${firstAt}, ${lastAt}, 1 FROM numbers(${hosts})`);
+  await ch.query(`INSERT INTO ${db}.sources SELECT concat('10.0.', toString(intDiv(number, 256)), '.', toString(number % 256), ':6665'), concat('10.0.', toString(intDiv(number, 256)), '.', toString(number % 256)), 'extended', ${lastAt} FROM numbers(${hosts})`);
+  await ch.query(`INSERT INTO ${db}.boots SELECT concat('10.0.', toString(intDiv(intDiv(number, 3), 256)), '.', toString(intDiv(number, 3) % 256)), toUInt32(1 + number % 3),
+    toUInt64(${firstAt} + intDiv((number % 3) * ${span}, 3)), -1, if(number % 3 = 0, 'first', 'reboot'), '', 0, 1 FROM numbers(${hosts * 3})`);
+  await ch.query(`OPTIMIZE TABLE ${db}.messages FINAL`);
+  return { firstAt, lastAt, seconds: (Date.now() - t0) / 1000 };
+}
+
+interface QueryKind { name: string; what: string; url: (i: number) => string }
+
+export async function partFleetQuery(o: FleetOptions): Promise<{ rows: number; hosts: number; genSeconds: number; queries: { name: string; what: string; p50: Figure; p95: Figure; results: number }[] }> {
+  const ch = await startClickHouse();
+  const dir = tempDir();
+  const db = 'bench_query';
+  let srv: ServeProcess | undefined;
+  const results: { name: string; what: string; p50: Figure; p95: Figure; results: number }[] = [];
+  let genSeconds = 0;
+  try {
+    // The collector creates the schema; the rows are generated beside it; a new collector reads them.
+    srv = await startServe({ db: join(dir, 'a.db'), extraArgs: ['--store', ch.storeUrl(db), '--collector-name', 'bench-query'] });
+    await srv.stop();
+    note(`fleet-query: generating ${o.dbRows} rows in ClickHouse`);
+    const gen = await generateRows(ch, db, o.dbRows, 1000);
+    genSeconds = gen.seconds;
+    note(`fleet-query: generated and merged in ${gen.seconds.toFixed(1)} s`);
+    srv = await startServe({ db: join(dir, 'a.db'), extraArgs: ['--store', ch.storeUrl(db), '--collector-name', 'bench-query'] });
+    const day = 86_400_000;
+    const host = (i: number) => `10.0.${((i * 37) % 1000) >> 8}.${((i * 37) % 1000) & 255}`;
+    const kinds: QueryKind[] = [
+      { name: 'substring_rare', what: 'substring, rare (~0.01%): ?text=Kernel panic', url: () => '/api/messages?text=Kernel%20panic' },
+      { name: 'substring_uncommon', what: 'substring, uncommon (~0.5%): ?text=segfault', url: () => '/api/messages?text=segfault' },
+      { name: 'substring_common', what: 'substring, common (~15%): ?text=eth0', url: () => '/api/messages?text=eth0' },
+      { name: 'fulltext_uncommon', what: 'full text: ?q=segfault', url: () => '/api/messages?q=segfault' },
+      { name: 'regex_uncommon', what: 'regular expression: ?regex=/segfault at [0-9a-f]+/', url: () => `/api/messages?regex=${encodeURIComponent('/segfault at [0-9a-f]+/')}` },
+      { name: 'substring_host', what: 'substring + host: ?text=segfault&host=H', url: (i) => `/api/messages?text=segfault&host=${host(i)}` },
+      { name: 'host_last200', what: "a host's last 200 lines: ?host=H&limit=200", url: (i) => `/api/messages?host=${host(i)}&limit=200` },
+      { name: 'host_range', what: 'host + one-day time range', url: (i) => `/api/messages?host=${host(i)}&since=${gen.firstAt + (5 + (i % 20)) * day}&until=${gen.firstAt + (6 + (i % 20)) * day}` },
+    ];
+    for (const k of kinds) {
+      const p50s: number[] = [];
+      const p95s: number[] = [];
+      let count = 0;
+      for (let run = 0; run < o.runs; run++) {
+        const times: number[] = [];
+        for (let i = 0; i < o.queryReps; i++) {
+          const t0 = performance.now();
+          const r = await fetch(`${srv.http}${k.url(i + run * o.queryReps)}`, { signal: AbortSignal.timeout(60_000) });
+          const body = await r.text();
+          times.push(performance.now() - t0);
+          if (!r.ok) throw new Error(`${k.name}: HTTP ${r.status} ${body.slice(0, 200)}`);
+          count = (JSON.parse(body).messages as unknown[]).length;
+        }
+        times.sort((a, b) => a - b);
+        p50s.push(percentile(times, 50));
+        p95s.push(percentile(times, 95));
+      }
+      const f = { name: k.name, what: k.what, p50: figure(p50s), p95: figure(p95s), results: count };
+      note(`fleet-query ${k.name}: p50 ${f.p50.median.toFixed(1)} ms, p95 ${f.p95.median.toFixed(1)} ms (${count} results)`);
+      results.push(f);
+    }
+    const stats = await getJson(`${srv.http}/api/stats`);
+    if (stats.messages !== o.dbRows) note(`fleet-query: /api/stats says ${stats.messages} messages, ${o.dbRows} generated`);
+  } finally {
+    await srv?.stop();
+    await ch.close();
+    removeDir(dir);
+  }
+  return { rows: o.dbRows, hosts: 1000, genSeconds, queries: results };
+}
