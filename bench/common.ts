@@ -221,3 +221,30 @@ export function pinThread(tid: number, cpu: number): void {
     throw new Error(`--pin: taskset -p -c ${cpu} ${tid} failed (${String((err as Error).message).split('\n')[0]}); install util-linux or run without --pin`);
   }
 }
+
+/** One kind of API query the query benchmarks time: `url(i)` is the i-th repetition's path. */
+export interface QueryKind { name: string; what: string; url: (i: number) => string; stream?: boolean }
+
+export interface QueryFigure { name: string; what: string; p50: Figure; p95: Figure; results: number }
+
+/** Times `reps` requests of one kind per run against `http`; p50 and p95 per run, as figures over the runs. */
+export async function timeQuery(http: string, k: QueryKind, runs: number, reps: number): Promise<QueryFigure> {
+  const p50s: number[] = [];
+  const p95s: number[] = [];
+  let results = 0;
+  for (let run = 0; run < runs; run++) {
+    const times: number[] = [];
+    for (let i = 0; i < reps; i++) {
+      const t0 = performance.now();
+      const r = await fetch(`${http}${k.url(i + run * reps)}`, { signal: AbortSignal.timeout(60_000) });
+      const body = await r.text();
+      times.push(performance.now() - t0);
+      if (!r.ok) throw new Error(`${k.name}: HTTP ${r.status} ${body.slice(0, 200)}`);
+      results = k.stream ? body.split('\n').length - 1 : (JSON.parse(body).messages as unknown[]).length;
+    }
+    times.sort((a, b) => a - b);
+    p50s.push(percentile(times, 50));
+    p95s.push(percentile(times, 95));
+  }
+  return { name: k.name, what: k.what, p50: figure(p50s), p95: figure(p95s), results };
+}

@@ -8,7 +8,7 @@
 //                (1000 hosts, 30 days, the word mix of gen-db.ts: eth0 ~15%, segfault ~0.5%, panic ~0.01%).
 import { join } from 'node:path';
 import { startClickHouse, type ClickHouse } from '../test/helpers/clickhouse.js';
-import { Child, figure, getJson, note, percentile, removeDir, sleep, startServe, tempDir, type Figure, type ServeProcess } from './common.js';
+import { Child, figure, getJson, note, removeDir, sleep, startServe, tempDir, timeQuery, type Figure, type QueryFigure, type QueryKind, type ServeProcess } from './common.js';
 import type { LoadConfig, LoadResult } from './load.js';
 
 export interface FleetOptions {
@@ -134,14 +134,13 @@ export async function generateRows(ch: ClickHouse, db: string, rows: number, hos
   return { firstAt, lastAt, seconds: (Date.now() - t0) / 1000 };
 }
 
-interface QueryKind { name: string; what: string; url: (i: number) => string }
 
-export async function partFleetQuery(o: FleetOptions): Promise<{ rows: number; hosts: number; genSeconds: number; queries: { name: string; what: string; p50: Figure; p95: Figure; results: number }[] }> {
+export async function partFleetQuery(o: FleetOptions): Promise<{ rows: number; hosts: number; genSeconds: number; queries: QueryFigure[] }> {
   const ch = await startClickHouse();
   const dir = tempDir();
   const db = 'bench_query';
   let srv: ServeProcess | undefined;
-  const results: { name: string; what: string; p50: Figure; p95: Figure; results: number }[] = [];
+  const results: QueryFigure[] = [];
   let genSeconds = 0;
   try {
     // The collector creates the schema; the rows are generated beside it; a new collector reads them.
@@ -165,25 +164,8 @@ export async function partFleetQuery(o: FleetOptions): Promise<{ rows: number; h
       { name: 'host_range', what: 'host + one-day time range', url: (i) => `/api/messages?host=${host(i)}&since=${gen.firstAt + (5 + (i % 20)) * day}&until=${gen.firstAt + (6 + (i % 20)) * day}` },
     ];
     for (const k of kinds) {
-      const p50s: number[] = [];
-      const p95s: number[] = [];
-      let count = 0;
-      for (let run = 0; run < o.runs; run++) {
-        const times: number[] = [];
-        for (let i = 0; i < o.queryReps; i++) {
-          const t0 = performance.now();
-          const r = await fetch(`${srv.http}${k.url(i + run * o.queryReps)}`, { signal: AbortSignal.timeout(60_000) });
-          const body = await r.text();
-          times.push(performance.now() - t0);
-          if (!r.ok) throw new Error(`${k.name}: HTTP ${r.status} ${body.slice(0, 200)}`);
-          count = (JSON.parse(body).messages as unknown[]).length;
-        }
-        times.sort((a, b) => a - b);
-        p50s.push(percentile(times, 50));
-        p95s.push(percentile(times, 95));
-      }
-      const f = { name: k.name, what: k.what, p50: figure(p50s), p95: figure(p95s), results: count };
-      note(`fleet-query ${k.name}: p50 ${f.p50.median.toFixed(1)} ms, p95 ${f.p95.median.toFixed(1)} ms (${count} results)`);
+      const f = await timeQuery(srv.http, k, o.runs, o.queryReps);
+      note(`fleet-query ${k.name}: p50 ${f.p50.median.toFixed(1)} ms, p95 ${f.p95.median.toFixed(1)} ms (${f.results} results)`);
       results.push(f);
     }
     const stats = await getJson(`${srv.http}/api/stats`);

@@ -26,7 +26,7 @@ import { batchReaderBinding } from '../src/receiver/udp-batch.js';
 import WebSocket from 'ws';
 import {
   Child, ROOT, cpuSecondsOf, pinThread, threadCpuDelta, threadCpuOf, figure, getJson, note, percentile, pollUntil, removeDir, rssOf, runCli, sleep,
-  startServe, tempDir, udpCounters, type Figure, type ServeProcess,
+  startServe, tempDir, timeQuery, udpCounters, type Figure, type QueryFigure, type QueryKind, type ServeProcess,
 } from './common.js';
 import type { LoadConfig, LoadResult } from './load.js';
 import { generate, hostAddress } from './gen-db.js';
@@ -404,7 +404,6 @@ async function partLatency(o: BenchOptions): Promise<{ rates: { rate: number; ru
   return { rates: out, sources: o.sources };
 }
 
-interface QueryKind { name: string; what: string; url: (i: number) => string; stream?: boolean }
 
 async function partQuery(o: BenchOptions): Promise<{ rows: number; hosts: number; gen: unknown; dbBytes: number; queries: { name: string; what: string; p50: Figure; p95: Figure; results: number }[] }> {
   const dir = tempDir();
@@ -424,28 +423,11 @@ async function partQuery(o: BenchOptions): Promise<{ rows: number; hosts: number
     { name: 'host_range', what: 'host + one-day time range: ?host=H&since&until', url: (i) => `/api/messages?host=${host(i)}&since=${gen.firstAt + (5 + (i % 20)) * day}&until=${gen.firstAt + (6 + (i % 20)) * day}` },
     { name: 'boot_download', what: "one boot's download (text, whole boot)", url: (i) => `/api/hosts/${host(i)}/boots/${1 + (i % 3)}/log`, stream: true },
   ];
-  const results: { name: string; what: string; p50: Figure; p95: Figure; results: number }[] = [];
+  const results: QueryFigure[] = [];
   try {
     for (const k of kinds) {
-      const p50s: number[] = [];
-      const p95s: number[] = [];
-      let resultCount = 0;
-      for (let run = 0; run < o.runs; run++) {
-        const times: number[] = [];
-        for (let i = 0; i < o.queryReps; i++) {
-          const t0 = performance.now();
-          const r = await fetch(`${srv.http}${k.url(i + run * o.queryReps)}`, { signal: AbortSignal.timeout(60_000) });
-          const body = await r.text();
-          times.push(performance.now() - t0);
-          if (!r.ok) throw new Error(`${k.name}: HTTP ${r.status} ${body.slice(0, 200)}`);
-          resultCount = k.stream ? body.split('\n').length - 1 : (JSON.parse(body).messages as unknown[]).length;
-        }
-        times.sort((a, b) => a - b);
-        p50s.push(percentile(times, 50));
-        p95s.push(percentile(times, 95));
-      }
-      const f = { name: k.name, what: k.what, p50: figure(p50s), p95: figure(p95s), results: resultCount };
-      note(`query ${k.name}: p50 ${f.p50.median.toFixed(1)} ms, p95 ${f.p95.median.toFixed(1)} ms (${resultCount} results)`);
+      const f = await timeQuery(srv.http, k, o.runs, o.queryReps);
+      note(`query ${k.name}: p50 ${f.p50.median.toFixed(1)} ms, p95 ${f.p95.median.toFixed(1)} ms (${f.results} results)`);
       results.push(f);
     }
   } finally {

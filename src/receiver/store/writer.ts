@@ -126,7 +126,7 @@ export class StorageWriter extends EventEmitter implements Sink {
   /** Stored messages the write side is still indexing for full-text search at open (after an index rebuild). */
   readonly ftsBacklog: number;
   /** In a fleet store, this collector's id (its message ids are `clock * 64 + collectorId`); null for SQLite. */
-  collectorId: number | null = null;
+  readonly collectorId: number | null;
   private readonly maxQueue: number;
   private readonly batchSize: number;
   private readonly flushIntervalMs: number;
@@ -182,8 +182,9 @@ export class StorageWriter extends EventEmitter implements Sink {
   /** What opening the spool found (a replay of what a previous run left, corrupt frames skipped), one line each. */
   spoolStartNotices: string[] = [];
 
-  private constructor(options: StorageWriterOptions, migration: MigrationResult, ftsBacklog: number) {
+  private constructor(options: StorageWriterOptions, migration: MigrationResult, ftsBacklog: number, collectorId: number | null) {
     super();
+    this.collectorId = collectorId;
     this.migration = migration;
     this.ftsBacklog = ftsBacklog;
     this.maxQueue = Math.max(1, options.maxQueue ?? 200_000);
@@ -239,8 +240,7 @@ export class StorageWriter extends EventEmitter implements Sink {
         throw new StoreError(`cannot open the spool ${options.spool.dir}: ${(err as Error).message.split('\n')[0]}`);
       }
     }
-    writer = new StorageWriter(options, migration, ftsBacklog);
-    writer.collectorId = collector ?? null;
+    writer = new StorageWriter(options, migration, ftsBacklog, collector ?? null);
     writer.backend = backend;
     writer.spool = spool;
     writer.spoolDir = options.spool?.dir ?? '';
