@@ -6,7 +6,10 @@ import { after, test } from 'node:test';
 import { existsSync } from 'node:fs';
 import { CLICKHOUSE_SERVER, clickhouseMissing, startClickHouse } from './helpers/clickhouse.js';
 
-const CONTRACT_TESTS = ['./web-api.test.js', './web-dashboard-api.test.js', './web-live.test.js', './web-fuzz.test.js', './browser.test.js', './browser-truncated.test.js'];
+const ALL_CONTRACT_TESTS = ['./web-api.test.js', './web-dashboard-api.test.js', './web-live.test.js', './web-fuzz.test.js', './browser.test.js', './browser-truncated.test.js'];
+// NCH_CONTRACT_ONLY=web-fuzz (comma-separated) runs a subset while working on one of them.
+const only = process.env.NCH_CONTRACT_ONLY?.split(',').map((s) => s.trim()).filter(Boolean);
+const CONTRACT_TESTS = only ? ALL_CONTRACT_TESTS.filter((f) => only.some((o) => f.includes(o))) : ALL_CONTRACT_TESTS;
 
 if (!existsSync(CLICKHOUSE_SERVER)) {
   test('the API contract tests against ClickHouse', (t) => { clickhouseMissing(t); });

@@ -5,6 +5,7 @@ import { HttpError } from '../http-errors.js';
 import type { BootRef, StoreQueries } from '../../receiver/store/port.js';
 import { dmesgPrefix } from '../time-param.js';
 import type { MessageJson } from '../types.js';
+import { bootParam } from './schema.js';
 
 const PAGE = 2000;
 
@@ -37,7 +38,7 @@ export function registerHostRoutes(app: FastifyInstance, queries: StoreQueries):
     schema: {
       params: {
         type: 'object',
-        properties: { host: { type: 'string', minLength: 1, maxLength: 255 }, boot: { type: 'integer', minimum: 1 } },
+        properties: { host: { type: 'string', minLength: 1, maxLength: 255 }, boot: bootParam },
         required: ['host', 'boot'],
       },
       querystring: { type: 'object', properties: { format: { type: 'string', enum: ['text', 'ndjson'], default: 'text' } } },

@@ -4,19 +4,20 @@ import { HttpError } from '../http-errors.js';
 import { FullTextQueryError, RegexFilterError, regexFilter } from '../../receiver/store/filters.js';
 import type { MessageFilters, StoreQueries } from '../../receiver/store/port.js';
 import { parseWallClock } from '../time-param.js';
+import { bootParam, idParam } from './schema.js';
 
 export const DEFAULT_LIMIT = 200;
 export const MAX_LIMIT = 5000;
 
-const id = { type: 'integer', minimum: 0, maximum: Number.MAX_SAFE_INTEGER } as const;
+const id = idParam;
 
 const listSchema = {
   querystring: {
     type: 'object',
     properties: {
       host: { type: 'string', minLength: 1, maxLength: 255 },
-      boot: { type: 'integer', minimum: 1 },
-      boot_from: { type: 'integer', minimum: 1 },
+      boot: bootParam,
+      boot_from: bootParam,
       level: { type: 'integer', minimum: 0, maximum: 7 },
       facility: { type: 'integer', minimum: 0, maximum: 127 },
       since: { type: 'string', minLength: 1, maxLength: 40 },
