@@ -128,6 +128,29 @@ test('live tail: follow stops on scroll-up, "N new lines" is exact, a click resu
   assert.equal(await log.evaluate((e: any) => e.scrollTop), 0);
   await page.keyboard.press('G');
   await waitFor('follow on after G', () => page.isChecked('#live-follow'));
+
+  // A scroll event comes a frame after its scroll: the one the view's own move caused must not undo
+  // a mode the reader chose meanwhile. g and G in one go end following; f just after the view was
+  // moved to the bottom (before that move's scroll event) ends not following.
+  const racy = await page.evaluate(async () => {
+    const g = globalThis as any; // the page's window
+    const key = (k: string) => g.document.dispatchEvent(new g.KeyboardEvent('keydown', { key: k, bubbles: true }));
+    const frame = () => new Promise<void>((r) => g.requestAnimationFrame(() => r()));
+    const frames = async (n: number) => { for (let i = 0; i < n; i++) await frame(); };
+    const box = g.document.getElementById('live-follow');
+    key('g');
+    key('G');
+    await frames(4);
+    const afterGThenG = box.checked;
+    key('g');
+    await frames(4);
+    key('G');
+    await frame(); // the render in this frame scrolled to the bottom; its scroll event is still to come
+    key('f');
+    await frames(4);
+    return { afterGThenG, afterF: box.checked };
+  });
+  assert.deepEqual(racy, { afterGThenG: true, afterF: false });
   assert.deepEqual(problems, []);
   await page.close();
 });

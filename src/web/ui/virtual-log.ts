@@ -19,6 +19,8 @@ export class VirtualLog<T> {
   private unseen = 0;
   private dropped = 0;
   private frame = 0;
+  /** Where our last scrollTo() put the view, until its scroll event comes; -1: none pending. */
+  private ownScrollTop = -1;
   private rendered = { first: -1, last: -1, total: -1, version: -1 };
   private version = 0;
 
@@ -66,7 +68,7 @@ export class VirtualLog<T> {
       this.items.splice(0, excess);
       this.dropped += excess;
       // Keep the lines the reader is looking at where they are (the ones above them went away).
-      if (!this.isFollowing) this.el.scrollTop = Math.max(0, this.el.scrollTop - excess * ROW_PX);
+      if (!this.isFollowing) this.scrollTo(Math.max(0, this.el.scrollTop - excess * ROW_PX));
     }
     this.version++;
     this.schedule();
@@ -106,12 +108,27 @@ export class VirtualLog<T> {
 
   top(): void {
     this.isFollowing = this.items.length * ROW_PX <= this.el.clientHeight;
-    this.el.scrollTop = 0;
+    this.scrollTo(0);
     this.schedule();
     this.onChange();
   }
 
+  // Scroll events arrive a frame after the scroll, so the one our own scrollTo() caused can come
+  // after follow()/unfollow() changed the mode (g then G, f at the bottom) and must not undo it:
+  // only a scroll that ends somewhere we did not put the view is the reader's.
+  private scrollTo(top: number): void {
+    const before = this.el.scrollTop;
+    this.el.scrollTop = top;
+    if (this.el.scrollTop !== before) this.ownScrollTop = this.el.scrollTop;
+  }
+
   private onScroll(): void {
+    const own = this.el.scrollTop === this.ownScrollTop;
+    this.ownScrollTop = -1;
+    if (own) {
+      this.schedule();
+      return;
+    }
     const atBottom = this.el.scrollTop + this.el.clientHeight >= this.el.scrollHeight - ROW_PX / 2;
     if (atBottom !== this.isFollowing) {
       this.isFollowing = atBottom;
@@ -132,7 +149,7 @@ export class VirtualLog<T> {
   private render(): void {
     const total = this.items.length;
     this.spacer.style.height = `${total * ROW_PX}px`;
-    if (this.isFollowing) this.el.scrollTop = this.el.scrollHeight;
+    if (this.isFollowing) this.scrollTo(this.el.scrollHeight);
     const first = Math.max(0, Math.floor(this.el.scrollTop / ROW_PX) - OVERSCAN);
     const last = Math.min(total, Math.ceil((this.el.scrollTop + this.el.clientHeight) / ROW_PX) + OVERSCAN);
     const r = this.rendered;
