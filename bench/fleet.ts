@@ -28,6 +28,12 @@ async function storedIn(ch: ClickHouse, db: string): Promise<number> {
   return Number(r?.n ?? 0);
 }
 
+/** Rows the collectors say they inserted (their messages.stored counters in ClickHouse). */
+async function insertedIn(ch: ClickHouse, db: string): Promise<number> {
+  const [r] = await ch.rows<{ n: string }>(`SELECT sum(value) AS n FROM ${db}.hub_counters WHERE name = 'messages.stored'`);
+  return Number(r?.n ?? 0);
+}
+
 async function load(child: Child, cfg: LoadConfig, generator: 'c' | 'node'): Promise<LoadResult> {
   const ready = await child.request({ type: 'prepare', generator, ...cfg }, 'ready', 120_000);
   if (ready.error) throw new Error(`load: ${ready.error}`);
@@ -36,11 +42,28 @@ async function load(child: Child, cfg: LoadConfig, generator: 'c' | 'node'): Pro
   return done;
 }
 
-export interface FleetRun { collectors: number; sent: number; stored: number; allStoredMs: number | null; storedPerSec: number; achievedPerCollector: number }
+export interface FleetRun {
+  collectors: number; sent: number; stored: number; allStoredMs: number | null; storedPerSec: number; achievedPerCollector: number;
+  /** Records the collectors parsed (their /api/stats `records`): sent minus this is lost before them (socket buffers). */
+  received: number;
+  /** Records the collectors still held (queue + spool) when the wait ended: not lost, not yet stored. */
+  lagAtEnd: number;
+  /** Rows the collectors inserted, by their own count: more than `stored` means ClickHouse collapsed rows. */
+  inserted: number;
+}
+
+/** Each collector's records parsed so far and records held (queue + spool). */
+async function collectorState(serves: ServeProcess[]): Promise<{ records: number; lag: number; dropped: number }> {
+  const all = await Promise.all(serves.map((s) => getJson(`${s.http}/api/stats`) as Promise<{ records: number; lag_records: number; dropped: number | Record<string, number> }>));
+  const sum = (d: number | Record<string, number>) => (typeof d === 'number' ? d : Object.values(d).reduce((a, x) => a + (typeof x === 'number' ? x : 0), 0));
+  return { records: all.reduce((a, x) => a + x.records, 0), lag: all.reduce((a, x) => a + x.lag_records, 0), dropped: all.reduce((a, x) => a + sum(x.dropped), 0) };
+}
 
 /** Every collector gets `rate`/s for the duration at once; waits (bounded) until ClickHouse holds all. */
 async function fleetRun(ch: ClickHouse, db: string, serves: ServeProcess[], loads: Child[], o: FleetOptions, rate: number, seconds: number): Promise<FleetRun> {
   const before = await storedIn(ch, db);
+  const receivedBefore = (await collectorState(serves)).records;
+  const insertedBefore = await insertedIn(ch, db);
   const count = Math.round(rate * seconds);
   const maxMs = seconds * 2000 + 2000;
   const results = await Promise.all(serves.map((s, i) => load(loads[i]!, {
@@ -53,18 +76,27 @@ async function fleetRun(ch: ClickHouse, db: string, serves: ServeProcess[], load
   let stored = 0;
   let last = -1;
   let stableSince = Date.now();
-  // Bounded: 120 s after the last send, or 5 s without progress.
-  while (Date.now() < lastAt + 120_000 && Date.now() - stableSince < 5000) {
+  let state = await collectorState(serves);
+  // Bounded: 120 s after the last send, or 5 s without progress while no collector holds a record
+  // (a collector still holding records is behind, not done: ClickHouse may be delaying inserts).
+  while (Date.now() < lastAt + 120_000 && (Date.now() - stableSince < 5000 || state.lag > 0)) {
     stored = (await storedIn(ch, db)) - before;
     if (stored >= sent) { allStoredAt = Date.now(); break; }
     if (stored !== last) { last = stored; stableSince = Date.now(); }
     await sleep(50);
+    state = await collectorState(serves);
   }
+  state = await collectorState(serves);
   const end = allStoredAt ?? Date.now();
+  if (allStoredAt === null) {
+    note(`fleet: ${sent - stored} records not stored when the wait ended; collectors: ${JSON.stringify(state)}`);
+    for (const s of serves) note(`fleet: collector log tail: ${s.log().split('\n').slice(-8).join(' | ')}`);
+  }
   return {
     collectors: serves.length, sent, stored, allStoredMs: allStoredAt === null ? null : allStoredAt - lastAt,
     storedPerSec: Math.round(stored / ((end - firstAt) / 1000)),
     achievedPerCollector: Math.round(results.reduce((a, r) => a + r.achievedRate, 0) / results.length),
+    received: state.records - receivedBefore, lagAtEnd: state.lag, inserted: (await insertedIn(ch, db)) - insertedBefore,
   };
 }
 
@@ -87,7 +119,7 @@ export async function partFleet(o: FleetOptions): Promise<{ rate: number; second
         const runs: FleetRun[] = [];
         for (let r = 0; r < o.runs; r++) {
           const run = await fleetRun(ch, db, serves, loads, o, o.fleetRate, o.durationSec);
-          note(`fleet ${n} collector(s) run ${r + 1}: ${run.stored}/${run.sent} stored, ${run.storedPerSec}/s stored, all stored ${run.allStoredMs === null ? "-" : Math.round(run.allStoredMs)} ms after the last send (sent at ${run.achievedPerCollector}/s per collector)`);
+          note(`fleet ${n} collector(s) run ${r + 1}: ${run.stored}/${run.sent} stored (${run.received} received, ${run.inserted} inserted, ${run.lagAtEnd} still held), ${run.storedPerSec}/s stored, all stored ${run.allStoredMs === null ? "-" : Math.round(run.allStoredMs)} ms after the last send (sent at ${run.achievedPerCollector}/s per collector)`);
           runs.push(run);
         }
         out[key] = { runs, storedPerSec: figure(runs.map((r) => r.storedPerSec)), lossless: runs.every((r) => r.stored === r.sent) };

@@ -5,7 +5,8 @@ import assert from 'node:assert/strict';
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { Spool } from '../src/receiver/store/spool.js';
+import { Spool, SpoolInUseError } from '../src/receiver/store/spool.js';
+import { spawn } from 'node:child_process';
 import { decodeItems, encodeItems } from '../src/receiver/store/batch-codec.js';
 import type { LogRecord, SeqEvent } from '../src/netconsole/types.js';
 import type { StoreItem } from '../src/receiver/store/types.js';
@@ -96,4 +97,34 @@ test('a frame of an unknown version is reported in one line and skipped with the
   assert.equal(again.stats().corruptBatches, 1);
   assert.equal(again.next(), null);
   again.close();
+});
+
+test('one process per spool: a live owner refuses a second opener in one line; a lock left by kill -9 is taken over', async () => {
+  const dir = join(tempDir('nch-spool-lock-'), 'spool');
+  // The owner: another process that opens the spool and waits.
+  const spoolModule = new URL('../src/receiver/store/spool.js', import.meta.url).href;
+  const owner = spawn(process.execPath, ['--input-type=module', '-e',
+    `const { Spool } = await import(${JSON.stringify(spoolModule)}); Spool.open({ dir: ${JSON.stringify(dir)}, maxBytes: 1 << 20, committedThrough: 0 }); console.log('open'); setInterval(() => {}, 1000);`], { stdio: ['ignore', 'pipe', 'inherit'] });
+  try {
+    await new Promise<void>((resolve, reject) => {
+      owner.stdout!.on('data', (d) => { if (String(d).includes('open')) resolve(); });
+      owner.once('exit', (code) => reject(new Error(`the owner exited (${code})`)));
+    });
+    assert.throws(() => Spool.open({ dir, maxBytes: 1 << 20, committedThrough: 0 }), (err: Error) => {
+      assert.ok(err instanceof SpoolInUseError, String(err));
+      assert.match(err.message, new RegExp(`in use by process ${owner.pid}: .*its own --db`));
+      assert.ok(!err.message.includes('\n'));
+      return true;
+    });
+  } finally {
+    owner.kill('SIGKILL');
+    await new Promise((r) => owner.once('exit', r));
+  }
+  // Its lock is still there, naming a process that is gone: taken over, and the spool works.
+  assert.equal(readFileSync(join(dir, 'lock'), 'utf8').trim(), String(owner.pid));
+  const s = Spool.open({ dir, maxBytes: 1 << 20, committedThrough: 0 });
+  assert.equal(readFileSync(join(dir, 'lock'), 'utf8').trim(), String(process.pid));
+  assert.equal(s.append(encodeItems(batch(0, 3)), 3, 0), true);
+  s.close();
+  assert.ok(!readdirSync(dir).includes('lock'), 'close() releases the lock');
 });

@@ -7,7 +7,6 @@
 //   (only while a live client watches or --forward is on) → live.publish and onRows (forwarding);
 //   'incidents' → onIncidents
 // The core never sees a clock: `now` is read here, once per datagram, and by the poll timer.
-import { dirname, join } from 'node:path';
 import { parseClickHouseReadUrl } from './store/clickhouse/url-read.js';
 import { promises as dns } from 'node:dns';
 import { isIPv6 } from 'node:net';
@@ -83,9 +82,13 @@ export interface CollectorOptions {
 /** Default bound of the disk spool, MiB (`--spool-max-mb`). */
 export const DEFAULT_SPOOL_MAX_MB = 1024;
 
-/** The spool's directory: beside the database, named after it (like SQLite's -wal file). */
-export function spoolDirFor(dbPath: string): string {
-  return `${dbPath}-spool`;
+/**
+ * The spool's directory: beside the database, named after it (like SQLite's -wal file). With a
+ * ClickHouse store, named after the ClickHouse database too, and still beside --db: collectors on one
+ * machine share the ClickHouse database but never a spool (the spool's lock refuses that).
+ */
+export function spoolDirFor(dbPath: string, clickhouseDatabase?: string): string {
+  return clickhouseDatabase === undefined ? `${dbPath}-spool` : `${dbPath}-clickhouse-${clickhouseDatabase}-spool`;
 }
 
 /** The spool's figures for /api/stats and /metrics (zeros without a spool). */
@@ -178,7 +181,7 @@ export class Collector {
 
   static async start(opts: CollectorOptions): Promise<Collector> {
     const spoolMb = opts.spoolMaxMb ?? DEFAULT_SPOOL_MAX_MB;
-    const spoolDir = opts.store ? join(dirname(opts.dbPath), `clickhouse-${parseClickHouseReadUrl(opts.store).database}-spool`) : spoolDirFor(opts.dbPath);
+    const spoolDir = spoolDirFor(opts.dbPath, opts.store ? parseClickHouseReadUrl(opts.store).database : undefined);
     const writer = await StorageWriter.open({
       dbPath: opts.dbPath, retention: opts.retention, detectIncidents: true, worker: !opts.inlineStorage,
       store: opts.store, collectorId: opts.collectorId, collectorName: opts.collectorName,

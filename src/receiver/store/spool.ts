@@ -18,7 +18,7 @@
 // page cache is the kernel's); power loss loses at most about the last second of spooled batches,
 // the same bound as the records then in memory and SQLite's synchronous=NORMAL; a torn last frame
 // is found by its length or checksum, counted and skipped.
-import { closeSync, fdatasync, fdatasyncSync, fstatSync, mkdirSync, openSync, readdirSync, readSync, statfsSync, unlinkSync, writevSync } from 'node:fs';
+import { closeSync, fdatasync, fdatasyncSync, fstatSync, mkdirSync, openSync, readdirSync, readFileSync, readSync, statfsSync, unlinkSync, writeSync, writevSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import type { EncodedBatch } from './batch-codec.js';
@@ -34,6 +34,21 @@ const SYNC_EVERY_MS = 1000;
 const MAX_SEGMENT_BYTES = 64 * 1024 * 1024;
 const MIN_SEGMENT_BYTES = 256 * 1024;
 const SEGMENT_NAME = /^(\d{16})\.seg$/;
+/** `<dir>/lock`: the pid of the process that owns the spool. */
+const LOCK_NAME = 'lock';
+
+/** Another live process owns the spool directory. */
+export class SpoolInUseError extends Error {}
+
+/** Whether a process with this pid exists (EPERM: it does, as another user). */
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
 
 export interface SpoolOptions {
   dir: string;
@@ -113,6 +128,7 @@ export class Spool {
   private nextBatchNo: number;
   private committedThrough: number;
   private bytes = 0;
+  private lockPath: string | null = null;
   private records = 0;
   private limit: number;
   private readonly segmentBytes: number;
@@ -138,9 +154,57 @@ export class Spool {
    */
   static open(options: SpoolOptions): Spool {
     const s = new Spool(options);
+    s.lock();
     s.scan();
     s.refreshLimit();
     return s;
+  }
+
+  /**
+   * One process per spool: two collectors sharing a directory would append to and replay each
+   * other's segments (and collide on segment names). A lock left by a process that is gone (kill -9)
+   * is taken over. A directory that cannot be created is left to fail at the first append, counted
+   * as spool_error, as before: only a live owner refuses the start.
+   */
+  private lock(): void {
+    const path = join(this.options.dir, LOCK_NAME);
+    try {
+      mkdirSync(this.options.dir, { recursive: true });
+    } catch {
+      return;
+    }
+    for (let attempt = 0; attempt < 3; attempt++) {
+      try {
+        const fd = openSync(path, 'wx');
+        try {
+          writeSync(fd, `${process.pid}\n`);
+        } finally {
+          closeSync(fd);
+        }
+        this.lockPath = path;
+        return;
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code !== 'EEXIST') return;
+      }
+      let pid = NaN;
+      try {
+        pid = Number(readFileSync(path, 'utf8').trim());
+      } catch {
+        continue; // removed meanwhile: try again
+      }
+      if (pid === process.pid) {
+        this.lockPath = path;
+        return;
+      }
+      if (Number.isSafeInteger(pid) && pid > 0 && processAlive(pid)) {
+        throw new SpoolInUseError(`the spool ${this.options.dir} is in use by process ${pid}: each collector needs its own; give this one its own --db (the spool lives beside it), or stop process ${pid}`);
+      }
+      try {
+        unlinkSync(path); // stale: its process is gone
+      } catch {
+        /* taken over by another starter meanwhile: the next attempt sees its pid */
+      }
+    }
   }
 
   private scan(): void {
@@ -471,5 +535,13 @@ export class Spool {
     if (this.readFd !== null) closeSync(this.readFd);
     this.readFd = null;
     this.readSeg = null;
+    if (this.lockPath !== null) {
+      try {
+        unlinkSync(this.lockPath);
+      } catch {
+        /* already gone */
+      }
+      this.lockPath = null;
+    }
   }
 }
