@@ -90,7 +90,7 @@ async function fleetRun(ch: ClickHouse, db: string, serves: ServeProcess[], load
   const end = allStoredAt ?? Date.now();
   if (allStoredAt === null) {
     note(`fleet: ${sent - stored} records not stored when the wait ended; collectors: ${JSON.stringify(state)}`);
-    for (const s of serves) note(`fleet: collector log tail: ${s.log().split('\n').slice(-8).join(' | ')}`);
+    for (const s of serves) note(`fleet: collector dropped by reason: ${JSON.stringify((await getJson(`${s.http}/api/stats`)).dropped)}`);
   }
   return {
     collectors: serves.length, sent, stored, allStoredMs: allStoredAt === null ? null : allStoredAt - lastAt,

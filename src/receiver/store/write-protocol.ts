@@ -39,7 +39,11 @@ export type FromWriter =
   /** `ftsBacklog`: stored messages still to be indexed for full-text search, in the background. `spoolMark`: the highest spool batch number committed. */
   | { type: 'ready'; migration: MigrationResult; ftsBacklog: number; spoolMark: number; collector?: number }
   | { type: 'open-failed'; message: string }
-  | { type: 'stored'; id: number; messages: number; events: number; duplicates: number; rechecks: number; reboots: number; items: number; rows: StoredMessage[] | null; after?: number }
+  /**
+   * `also`: further batches committed with this one in a single write (the ClickHouse side groups
+   * the batches waiting behind a write into one insert); `items` is then this batch's own.
+   */
+  | { type: 'stored'; id: number; messages: number; events: number; duplicates: number; rechecks: number; reboots: number; items: number; rows: StoredMessage[] | null; after?: number; also?: { id: number; items: number }[] }
   | { type: 'batch-failed'; id: number; items: number; message: string }
   | { type: 'retention'; deleted: number; deletedEvents: number }
   | { type: 'incidents'; notices: IncidentNotice[] }

@@ -75,6 +75,11 @@ const RATE_WINDOW_MS = 100;
  * (each is up to batchSize items), few enough that a backlog stays on disk rather than in memory.
  */
 const SPOOL_IN_FLIGHT = 3;
+/**
+ * ... except for ClickHouse, whose write side groups what waits behind a write into one insert (up
+ * to 50 000 items: ten batches): with three in flight, a spool was read back at ~25 000 records/s.
+ */
+const SPOOL_IN_FLIGHT_GROUPED = 11;
 /** The spool's unwritten tail goes to disk at least this often (bounding what a crash loses of it). */
 const SPOOL_TAIL_MS = 50;
 /** A spooled batch that failed to commit is tried again after this long. */
@@ -129,6 +134,7 @@ export class StorageWriter extends EventEmitter implements Sink {
   readonly collectorId: number | null;
   private readonly maxQueue: number;
   private readonly batchSize: number;
+  private readonly spoolInFlight: number;
   private readonly flushIntervalMs: number;
   private pending: StoreItem[] = [];
   private pendingBounded = 0;
@@ -189,6 +195,7 @@ export class StorageWriter extends EventEmitter implements Sink {
     this.ftsBacklog = ftsBacklog;
     this.maxQueue = Math.max(1, options.maxQueue ?? 200_000);
     this.batchSize = Math.max(1, options.batchSize ?? 5_000);
+    this.spoolInFlight = options.store ? SPOOL_IN_FLIGHT_GROUPED : SPOOL_IN_FLIGHT;
     this.flushIntervalMs = Math.max(0, options.flushIntervalMs ?? 10);
     this.emittingRows = options.emitRows ?? true;
   }
@@ -356,7 +363,7 @@ export class StorageWriter extends EventEmitter implements Sink {
   private drain(): void {
     const spool = this.spool;
     if (!spool || !this.spooling || this.spoolRetry || this.closing || this.failed || this.pendingBounded > 0) return;
-    while (this.inFlight.size < SPOOL_IN_FLIGHT) {
+    while (this.inFlight.size < this.spoolInFlight) {
       const f = spool.next();
       this.reportCorrupt();
       if (!f) break;
@@ -568,8 +575,10 @@ export class StorageWriter extends EventEmitter implements Sink {
     switch (msg.type) {
       case 'stored':
         this.failing = null;
-        if (this.spoolBatches.has(msg.id)) this.replayedTotal += msg.items;
-        this.settle(msg.id);
+        for (const b of [{ id: msg.id, items: msg.items }, ...(msg.also ?? [])]) {
+          if (this.spoolBatches.has(b.id)) this.replayedTotal += b.items;
+          this.settle(b.id);
+        }
         this.written += msg.messages;
         this.writtenEvents += msg.events;
         this.duplicates += msg.duplicates;
