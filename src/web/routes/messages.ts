@@ -9,8 +9,6 @@ import { bootParam, idParam } from './schema.js';
 export const DEFAULT_LIMIT = 200;
 export const MAX_LIMIT = 5000;
 
-const id = idParam;
-
 const listSchema = {
   querystring: {
     type: 'object',
@@ -26,10 +24,10 @@ const listSchema = {
       hosts: { type: 'string', minLength: 1, maxLength: 4000 },
       text: { type: 'string', minLength: 1, maxLength: 1000 },
       regex: { type: 'string', minLength: 1, maxLength: 1000 },
-      seq_from: id,
-      seq_to: id,
-      before: id,
-      after: id,
+      seq_from: idParam,
+      seq_to: idParam,
+      before: idParam,
+      after: idParam,
       limit: { type: 'integer', minimum: 1, maximum: MAX_LIMIT, default: DEFAULT_LIMIT },
       order: { type: 'string', enum: ['desc', 'asc'], default: 'desc' },
     },
@@ -134,7 +132,7 @@ export function registerMessageRoutes(app: FastifyInstance, queries: StoreQuerie
 
   app.get<{ Params: { id: number }; Querystring: { before: number; after: number } }>('/api/messages/:id/context', {
     schema: {
-      params: { type: 'object', properties: { id }, required: ['id'] },
+      params: { type: 'object', properties: { id: idParam }, required: ['id'] },
       querystring: {
         type: 'object',
         properties: {

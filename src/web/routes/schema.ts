@@ -5,5 +5,4 @@
 export const idParam = { type: 'integer', minimum: 0, maximum: Number.MAX_SAFE_INTEGER } as const;
 
 /** A boot number: 1, 2, … per host; stored as UInt32 in ClickHouse. */
-export const MAX_BOOT = 4294967295;
-export const bootParam = { type: 'integer', minimum: 1, maximum: MAX_BOOT } as const;
+export const bootParam = { type: 'integer', minimum: 1, maximum: 4294967295 } as const;
