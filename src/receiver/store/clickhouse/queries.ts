@@ -189,23 +189,72 @@ class Where {
   }
 }
 
-/** One day partition of messages: its id and received_at ranges (raw rows: a superset of FINAL's). */
-interface PartitionInfo {
-  partition: string;
-  maxBlock: number;
+/** The id and received_at ranges of one part of messages (raw rows: a superset of FINAL's). */
+interface PartRanges {
   minId: number;
   maxId: number;
   minAt: number;
   maxAt: number;
 }
 
-/** Widening steps: how many more partitions each step of a windowed search reads. */
-const STEP_PARTITIONS = [1, 1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024];
+/** An active part of messages as system.parts lists it: its partition and block numbers. */
+interface ActivePart {
+  name: string;
+  partition: string;
+  lo: number;
+  hi: number;
+  level: number;
+}
+
+/** One day partition of messages: its parts' ranges together. */
+interface PartitionInfo {
+  partition: string;
+  minId: number;
+  maxId: number;
+  minAt: number;
+  maxAt: number;
+  /**
+   * One active part made by a merge: ReplacingMergeTree has collapsed it, so its rows are each the
+   * latest of their key and need no check. A partition with several parts, or with an insert's part
+   * (an insert does not collapse in 18.16), may hold a row and the row that replaces it.
+   */
+  merged: boolean;
+}
+
+/** A row's day partition, as messages is partitioned (in the server's time zone). */
+const PARTITION = 'toUInt32(toYYYYMMDD(toDateTime(intDiv(received_at, 1000))))';
+
+/** A row of a windowed read: the rest of its key and its partition, to find a row that replaces it. */
+type KeyedRow = Row & { lkey: string; part: number };
+
+function rowKey(r: { host: string; boot: number | string; source: string; seq: string; lkey: string; part: number | string }): string {
+  return JSON.stringify([r.host, String(r.boot), r.source, String(r.seq), String(r.lkey), String(r.part)]);
+}
+
+/** The key of messages' ReplacingMergeTree, as a tuple literal (values as read back, re-checked). */
+function keyTuple(r: KeyedRow): string {
+  const int = (v: string): string => {
+    if (!/^-?[0-9]+$/.test(String(v))) throw new Error(`unexpected key value ${JSON.stringify(v)}`);
+    return String(v);
+  };
+  return `(${stringLiteral(r.host)},${int(String(r.boot))},${stringLiteral(r.source)},${int(r.seq)},${int(r.lkey)})`;
+}
+
+/**
+ * How many partitions the next step of a windowed search reads: from the matches per partition so
+ * far, enough to fill the page with a quarter to spare; twice the last step while nothing matched.
+ */
+export function nextStep(found: number, limit: number, read: number, lastStep: number): number {
+  if (read === 0) return 1;
+  if (found === 0) return lastStep * 2;
+  return Math.max(1, Math.ceil(((limit - found) * 1.25 * read) / found));
+}
 
 export class ClickHouseQueries implements StoreQueries {
   readonly kind = 'clickhouse';
   private readonly db: string;
-  private readonly partitions = new Map<string, PartitionInfo>();
+  /** Ranges of the active parts of messages, by part name (see partitionInfo). */
+  private readonly parts = new Map<string, ActivePart & PartRanges>();
   /** See liveCollector in open(). */
   private readonly liveCollector: number | undefined;
 
@@ -265,37 +314,80 @@ export class ClickHouseQueries implements StoreQueries {
     return [...new Set(all.flat().map((h) => h.address))].sort();
   }
 
-  /** Each day partition's id and time ranges; recomputed for partitions whose parts changed. */
+  /**
+   * Each day partition's id and time ranges, from its active parts' ranges. A part never changes, so
+   * its ranges are read once (`_part` picks its rows: the partition expression prunes nothing in
+   * 18.16); a part made by merging cached parts takes their union without a read.
+   */
   private async partitionInfo(): Promise<PartitionInfo[]> {
-    const parts = await this.rows<{ partition: string; b: string }>(
-      `SELECT partition, max(max_block_number) AS b FROM system.parts WHERE database = {db:String} AND table = 'messages' AND active GROUP BY partition`,
+    const active = await this.rows<{ name: string; partition: string; lo: string; hi: string; level: number }>(
+      `SELECT name, partition, min_block_number AS lo, max_block_number AS hi, level FROM system.parts
+       WHERE database = {db:String} AND table = 'messages' AND active`,
       { db: this.db },
     );
-    const live = new Set(parts.map((p) => p.partition));
-    for (const k of [...this.partitions.keys()]) if (!live.has(k)) this.partitions.delete(k);
-    const stale = parts.filter((p) => this.partitions.get(p.partition)?.maxBlock !== Number(p.b));
-    if (stale.length > 0) {
-      const rows = await this.rows<{ p: string; min_id: string; max_id: string; min_at: string; max_at: string }>(
-        `SELECT toString(toYYYYMMDD(toDateTime(intDiv(received_at, 1000)))) AS p, min(id) AS min_id, max(id) AS max_id,
-           min(received_at) AS min_at, max(received_at) AS max_at
-         FROM ${this.t('messages')} WHERE toYYYYMMDD(toDateTime(intDiv(received_at, 1000))) IN {ps:Array(UInt32)} GROUP BY p`,
-        { ps: stale.map((p) => Number(p.partition.replace(/'/g, ''))) },
+    const parts: ActivePart[] = active.map((p) => ({ name: p.name, partition: p.partition, lo: Number(p.lo), hi: Number(p.hi), level: Number(p.level) }));
+    const byName = new Map(parts.map((p) => [p.name, p]));
+    const unknown: string[] = [];
+    for (const p of parts) {
+      if (this.parts.has(p.name)) continue;
+      const union = this.mergedFrom(p);
+      if (union) this.parts.set(p.name, { ...p, ...union });
+      else unknown.push(p.name);
+    }
+    if (unknown.length > 0) {
+      const rows = await this.rows<{ part: string; min_id: string; max_id: string; min_at: string; max_at: string }>(
+        `SELECT _part AS part, min(id) AS min_id, max(id) AS max_id, min(received_at) AS min_at, max(received_at) AS max_at
+         FROM ${this.t('messages')} WHERE _part IN {ps:Array(String)} GROUP BY part`,
+        { ps: unknown },
       );
-      const byP = new Map(rows.map((r) => [r.p, r]));
-      for (const p of stale) {
-        const r = byP.get(p.partition.replace(/'/g, ''));
-        if (r === undefined) { this.partitions.delete(p.partition); continue; }
-        this.partitions.set(p.partition, {
-          partition: p.partition, maxBlock: Number(p.b), minId: Number(r.min_id), maxId: Number(r.max_id), minAt: Number(r.min_at), maxAt: Number(r.max_at),
-        });
+      for (const r of rows) {
+        const p = byName.get(r.part);
+        if (p) this.parts.set(r.part, { ...p, minId: Number(r.min_id), maxId: Number(r.max_id), minAt: Number(r.min_at), maxAt: Number(r.max_at) });
       }
     }
-    return [...this.partitions.values()];
+    const live = new Set(parts.map((p) => p.name));
+    for (const k of [...this.parts.keys()]) if (!live.has(k)) this.parts.delete(k);
+    const byPartition = new Map<string, PartitionInfo>();
+    for (const p of parts) {
+      const r = this.parts.get(p.name);
+      if (r === undefined) continue; // emptied between the two reads: no rows to find
+      const q = byPartition.get(p.partition);
+      if (q === undefined) {
+        byPartition.set(p.partition, { partition: p.partition, minId: r.minId, maxId: r.maxId, minAt: r.minAt, maxAt: r.maxAt, merged: p.level > 0 });
+      } else {
+        q.minId = Math.min(q.minId, r.minId); q.maxId = Math.max(q.maxId, r.maxId);
+        q.minAt = Math.min(q.minAt, r.minAt); q.maxAt = Math.max(q.maxAt, r.maxAt);
+        q.merged = false;
+      }
+    }
+    return [...byPartition.values()];
+  }
+
+  /** A merged part's ranges from the cached parts it was made of, when they cover its blocks. */
+  private mergedFrom(p: ActivePart): PartRanges | undefined {
+    if (p.level === 0) return undefined;
+    const subs = [...this.parts.values()].filter((s) => s.partition === p.partition && s.lo >= p.lo && s.hi <= p.hi).sort((a, b) => a.lo - b.lo);
+    let next = p.lo;
+    for (const s of subs) {
+      if (s.lo > next) return undefined; // a block range the cache has not seen
+      next = Math.max(next, s.hi + 1);
+    }
+    if (subs.length === 0 || next <= p.hi) return undefined;
+    return {
+      minId: Math.min(...subs.map((s) => s.minId)), maxId: Math.max(...subs.map((s) => s.maxId)),
+      minAt: Math.min(...subs.map((s) => s.minAt)), maxAt: Math.max(...subs.map((s) => s.maxAt)),
+    };
   }
 
   /**
    * The `limit` largest (desc) or smallest (asc) ids among rows matching `where`, read partition by
    * partition from the end the order starts at, until no unread partition can change the answer.
+   *
+   * Without FINAL (on 18.16 it reads 5-7 times slower): a row read from a partition that is not one
+   * merged part is kept only if no row of its key in that partition has a larger id (the row FINAL
+   * keeps), checked by one lookup for the page's candidates; a row read twice (an insert retried
+   * before a merge) is kept once. As with FINAL under a received_at filter, replacement is found
+   * within a day partition, the unit ClickHouse merges.
    */
   private async windowed(where: Where, order: 'desc' | 'asc', limit: number, bounds: { since?: number; until?: number; before?: number; after?: number }): Promise<Row[]> {
     const desc = order === 'desc';
@@ -303,20 +395,39 @@ export class ClickHouseQueries implements StoreQueries {
       (bounds.since === undefined || p.maxAt >= bounds.since) && (bounds.until === undefined || p.minAt <= bounds.until) &&
       (bounds.before === undefined || p.minId < bounds.before) && (bounds.after === undefined || p.maxId > bounds.after));
     parts.sort((a, b) => (desc ? b.maxAt - a.maxAt : a.minAt - b.minAt));
+    const byId = (a: Row, b: Row): number => (desc ? Number(b.id) - Number(a.id) : Number(a.id) - Number(b.id));
     const found: Row[] = [];
+    const seen = new Set<string>();
+    let read = 0;
     let step = 0;
     while (parts.length > 0) {
-      const take = parts.slice(0, STEP_PARTITIONS[Math.min(step++, STEP_PARTITIONS.length - 1)]!);
+      step = nextStep(found.length, limit, read, step);
+      const take = parts.slice(0, step);
       parts = parts.slice(take.length);
+      read += take.length;
       const w = where.clone();
       w.add('received_at >= $', Math.min(...take.map((p) => p.minAt)), 'UInt64').add('received_at <= $', Math.max(...take.map((p) => p.maxAt)), 'UInt64');
-      const got = await this.rows<Row>(
-        `SELECT ${COLUMNS} FROM ${this.t('messages')} FINAL WHERE ${w.sql()} ORDER BY id ${desc ? 'DESC' : 'ASC'} LIMIT {limit:UInt32}`,
-        { ...w.params, limit },
-      );
-      found.push(...got);
-      found.sort((a, b) => (desc ? Number(b.id) - Number(a.id) : Number(a.id) - Number(b.id)));
-      if (found.length > limit) found.length = limit;
+      // The window in id order, `limit` rows at a time, until the rest of it cannot enter the page
+      // (more than one read only when rows were dropped as replaced or repeated).
+      let cursor: number | undefined;
+      for (;;) {
+        const wc = cursor === undefined ? w : w.clone().add(desc ? 'id < $' : 'id > $', cursor, 'UInt64');
+        const got = await this.rows<KeyedRow>(
+          `SELECT ${COLUMNS}, lkey, ${PARTITION} AS part FROM ${this.t('messages')} WHERE ${wc.sql()} ORDER BY id ${desc ? 'DESC' : 'ASC'} LIMIT {limit:UInt32}`,
+          { ...wc.params, limit },
+        );
+        for (const r of await this.latestOnly(got, take.filter((p) => !p.merged))) {
+          if (seen.has(r.id)) continue;
+          seen.add(r.id);
+          found.push(r);
+        }
+        found.sort(byId);
+        if (found.length > limit) found.length = limit;
+        if (got.length < limit) break;
+        cursor = Number(got[got.length - 1]!.id);
+        const last = found.length === limit ? Number(found[limit - 1]!.id) : undefined;
+        if (last !== undefined && (desc ? last >= cursor : last <= cursor)) break;
+      }
       if (found.length < limit) continue;
       const last = Number(found[found.length - 1]!.id);
       // Done when no unread partition holds an id beyond the page's last one.
@@ -325,6 +436,28 @@ export class ClickHouseQueries implements StoreQueries {
       parts = parts.filter((p) => (desc ? p.maxId > last : p.minId < last));
     }
     return found;
+  }
+
+  /** The rows that are the latest of their key (largest id) within their partition. */
+  private async latestOnly(rows: KeyedRow[], unmerged: PartitionInfo[]): Promise<KeyedRow[]> {
+    const days = new Set(unmerged.map((p) => Number(p.partition.replace(/'/g, ''))));
+    const check = rows.filter((r) => days.has(Number(r.part)));
+    if (check.length === 0) return rows;
+    const w = new Where().hosts([...new Set(check.map((r) => r.host))])
+      .add(`${PARTITION} IN $`, [...new Set(check.map((r) => Number(r.part)))], 'Array(UInt32)');
+    // One tuple alone in IN (…) reads as the set's values, not a set of one: it is listed twice then.
+    const tuples = [...new Set(check.map(keyTuple))];
+    if (tuples.length === 1) tuples.push(tuples[0]!);
+    // Aliases unlike the columns: an alias named seq would stand for the column in WHERE too.
+    const replaced = await this.rows<{ h: string; b: number; s: string; q: string; k: string; p: number; m: string }>(
+      `SELECT host AS h, boot AS b, source AS s, toString(seq) AS q, toString(lkey) AS k, ${PARTITION} AS p, toString(max(id)) AS m
+       FROM ${this.t('messages')} WHERE ${w.sql()} AND (host, boot, source, seq, lkey) IN (${tuples.join(',')})
+       GROUP BY h, b, s, seq, lkey, p HAVING count() > 1`,
+      w.params,
+    );
+    if (replaced.length === 0) return rows;
+    const latest = new Map(replaced.map((r) => [rowKey({ host: r.h, boot: r.b, source: r.s, seq: r.q, lkey: r.k, part: r.p }), BigInt(r.m)]));
+    return rows.filter((r) => (latest.get(rowKey(r)) ?? 0n) <= BigInt(r.id));
   }
 
   async listMessages(f: MessageFilters): Promise<MessagePage> {

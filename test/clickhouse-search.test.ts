@@ -1,0 +1,127 @@
+// Search on ClickHouse reads without FINAL (queries.ts, windowed): a row is shown only when no row of
+// its key in its day partition has a larger id, and a row inserted twice shows once. Checked on a
+// real clickhouse-server against what FINAL means, computed here in JavaScript over every inserted
+// row: unmerged (one part per insert, duplicates side by side) and again after OPTIMIZE … FINAL.
+import assert from 'node:assert/strict';
+import test from 'node:test';
+import { createClient } from '@clickhouse/client';
+import { clickhouseMissing, startClickHouse } from './helpers/clickhouse.js';
+import { migrateClickHouse } from '../src/receiver/store/clickhouse/schema.js';
+import { ClickHouseQueries, nextStep } from '../src/receiver/store/clickhouse/queries.js';
+
+test('nextStep: one partition first, then enough to fill the page by the rate seen so far, doubling while nothing matched', () => {
+  assert.equal(nextStep(0, 201, 0, 0), 1);
+  assert.equal(nextStep(0, 201, 1, 1), 2);
+  assert.equal(nextStep(0, 201, 3, 2), 4);
+  // 31 matches in one partition, 170 missing: 170 * 1.25 / 31 = 6.85 -> 7 partitions.
+  assert.equal(nextStep(31, 201, 1, 1), 7);
+  assert.equal(nextStep(200, 201, 4, 2), 1);
+});
+
+interface Gen {
+  id: number; host: string; boot: number; source: string; seq: number; at: number; text: string;
+}
+
+/** A deterministic stream of rows over three days: keys repeated with larger ids, rows repeated as they are. */
+function generate(seed: number): Gen[][] {
+  let x = seed;
+  const rnd = (n: number): number => { x = (x * 1103515245 + 12345) % 2147483648; return (x >>> 8) % n; };
+  const day = 86_400_000;
+  const t0 = Date.UTC(2026, 10, 1, 12);
+  const inserts: Gen[][] = [];
+  const all: Gen[] = [];
+  let id = 1000;
+  for (let i = 0; i < 8; i++) {
+    const batch: Gen[] = [];
+    for (let j = 0; j < 30; j++) {
+      id += 1 + rnd(5);
+      const r = rnd(10);
+      const prev = all.length > 0 ? all[rnd(all.length)]! : undefined;
+      if (r === 0 && prev) {
+        batch.push({ ...prev }); // the same row again (a retried insert)
+      } else if (r === 1 && prev) {
+        // Its key again with a larger id, as a second collector would store it; text may differ.
+        batch.push({ ...prev, id, text: rnd(2) === 0 ? prev.text : `replaced ${id} ${rnd(3) === 0 ? 'needle' : 'hay'}` });
+      } else {
+        const host = `10.9.0.${rnd(4)}`;
+        batch.push({ id, host, boot: 1 + rnd(2), source: `${host}:6665`, seq: id, at: t0 + rnd(3) * day + rnd(3_600_000), text: `line ${id} ${rnd(4) === 0 ? 'Needle' : 'hay'}` });
+      }
+    }
+    all.push(...batch);
+    inserts.push(batch);
+  }
+  return inserts;
+}
+
+/** FINAL's answer: per key the row with the largest id; then the filter; newest first. */
+function expected(rows: Gen[], keep: (r: Gen) => boolean): number[] {
+  const best = new Map<string, Gen>();
+  for (const r of rows) {
+    const k = `${r.host}|${r.boot}|${r.source}|${r.seq}`;
+    const b = best.get(k);
+    if (b === undefined || r.id > b.id) best.set(k, r);
+  }
+  return [...best.values()].filter(keep).map((r) => r.id).sort((a, b) => b - a);
+}
+
+test('ClickHouse search without FINAL: the latest row of each key, once, page after page, before and after merges', async (t) => {
+  if (clickhouseMissing(t)) return;
+  const ch = await startClickHouse();
+  t.after(() => ch.close());
+  const db = 'search_final';
+  await ch.query(`CREATE DATABASE ${db}`);
+  const client = createClient({ url: ch.http, database: db });
+  t.after(() => client.close());
+  await migrateClickHouse(client, db, Date.now());
+  const inserts = generate(7);
+  for (const batch of inserts) {
+    await ch.query(`INSERT INTO ${db}.messages (id, collector, host, source, boot, seq, lkey, level, facility, ts_usec, received_at, text, fields, complete, flags, truncated, fragmented) FORMAT JSONEachRow
+${batch.map((r) => JSON.stringify({ id: r.id, collector: 0, host: r.host, source: r.source, boot: r.boot, seq: r.seq, lkey: 0, level: 6, facility: 0, ts_usec: -1, received_at: r.at, text: r.text, fields: '{}', complete: 1, flags: '-', truncated: 0, fragmented: 0 })).join('\n')}`);
+  }
+  const all = inserts.flat();
+  // A host filter resolves names through hosts, as the collector fills it.
+  await ch.query(`INSERT INTO ${db}.hosts SELECT concat('10.9.0.', toString(number)), '', 0, 0, 0, 1 FROM numbers(4)`);
+  const ids = new Set(all.map((r) => r.id));
+  assert.ok(all.length - ids.size > 10, `the stream repeats rows (${all.length - ids.size} repeats)`);
+  const q = ClickHouseQueries.open(`${ch.storeUrl(db)}`);
+
+  const cases: { name: string; f: { text?: string; host?: string }; keep: (r: Gen) => boolean }[] = [
+    { name: 'everything', f: {}, keep: () => true },
+    { name: 'text=needle', f: { text: 'needle' }, keep: (r) => r.text.toLowerCase().includes('needle') },
+    { name: 'host', f: { host: '10.9.0.2' }, keep: (r) => r.host === '10.9.0.2' },
+  ];
+  const check = async (when: string): Promise<void> => {
+    for (const c of cases) {
+      const want = expected(all, c.keep);
+      assert.ok(want.length > 5, `${c.name}: the case matches rows`);
+      for (const limit of [3, 20, 1000]) {
+        // Page back through everything with the `older` cursor, as the dashboard does.
+        const got: number[] = [];
+        let before: number | undefined;
+        for (let page = 0; page < 2000; page++) {
+          const p = await q.listMessages({ ...c.f, limit, order: 'desc', ...(before !== undefined ? { before } : {}) });
+          got.push(...p.messages.map((m) => m.id));
+          if (p.older === null) break;
+          before = p.older;
+        }
+        assert.deepEqual(got, want, `${when}, ${c.name}, limit ${limit}: newest first, each key once at its latest row`);
+        // And forward from the start with `after`.
+        const fwd: number[] = [];
+        let after = 0;
+        for (let page = 0; page < 2000; page++) {
+          const p = await q.listMessages({ ...c.f, limit, order: 'desc', after });
+          if (p.messages.length === 0) break;
+          fwd.push(...p.messages.map((m) => m.id).reverse());
+          after = p.newer!;
+        }
+        assert.deepEqual(fwd, [...want].reverse(), `${when}, ${c.name}, limit ${limit}: oldest first through after=`);
+      }
+    }
+  };
+  const parts = async (): Promise<number> => Number((await ch.rows<{ n: string }>(`SELECT count() AS n FROM system.parts WHERE database = '${db}' AND table = 'messages' AND active`))[0]!.n);
+  assert.ok((await parts()) > 3, 'unmerged: several parts per partition');
+  await check('unmerged');
+  await ch.query(`OPTIMIZE TABLE ${db}.messages FINAL`);
+  assert.equal(await parts(), 3, 'merged: one part per day');
+  await check('merged');
+});
