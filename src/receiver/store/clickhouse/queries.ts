@@ -1,6 +1,7 @@
 // The read port (port.ts) on ClickHouse: the same answers as the SQLite adapter (sqlite-queries.ts)
 // from the migrations/clickhouse schema. Rows of ReplacingMergeTree tables are read with FINAL so a
-// row inserted twice shows once; -1 (and 0 where the schema says so) are read back as null.
+// row inserted twice shows once, except in the windowed message reads, which check replacement
+// themselves (see windowed); -1 (and 0 where the schema says so) are read back as null.
 //
 // Values: ClickHouse 18.16 has no server-side query parameters (`param_x` is "Unknown setting"), so
 // the SQL is written with `{name:Type}` placeholders and bind() renders each value as a literal of
@@ -10,7 +11,7 @@
 // instead searched partition by partition (one day of received_at each), newest first, widening
 // until it is full and no unread partition can hold a larger id than the page's last one (each
 // partition's id range is known and cached, refreshed when its parts change): exact, and a common
-// word reads one day, not the whole table. Figures: bench/RESULTS.md, "ClickHouse search".
+// word reads one day, not the whole table. Figures: bench/RESULTS.md, "Fleet search latency".
 import { createClient, type ClickHouseClient } from '@clickhouse/client';
 import type { StoredMessage } from '../types.js';
 import { FullTextQueryError, type LiveFilter } from '../filters.js';
@@ -233,11 +234,17 @@ function rowKey(r: { host: string; boot: number | string; source: string; seq: s
 
 /** The key of messages' ReplacingMergeTree, as a tuple literal (values as read back, re-checked). */
 function keyTuple(r: KeyedRow): string {
-  const int = (v: string): string => {
+  const int = (v: string | number): string => {
     if (!/^-?[0-9]+$/.test(String(v))) throw new Error(`unexpected key value ${JSON.stringify(v)}`);
     return String(v);
   };
-  return `(${stringLiteral(r.host)},${int(String(r.boot))},${stringLiteral(r.source)},${int(r.seq)},${int(r.lkey)})`;
+  return `(${stringLiteral(r.host)},${int(r.boot)},${stringLiteral(r.source)},${int(r.seq)},${int(r.lkey)})`;
+}
+
+/** `into` widened to take in `r` too. */
+function widen(into: PartRanges, r: PartRanges): void {
+  into.minId = Math.min(into.minId, r.minId); into.maxId = Math.max(into.maxId, r.maxId);
+  into.minAt = Math.min(into.minAt, r.minAt); into.maxAt = Math.max(into.maxAt, r.maxAt);
 }
 
 /**
@@ -355,8 +362,7 @@ export class ClickHouseQueries implements StoreQueries {
       if (q === undefined) {
         byPartition.set(p.partition, { partition: p.partition, minId: r.minId, maxId: r.maxId, minAt: r.minAt, maxAt: r.maxAt, merged: p.level > 0 });
       } else {
-        q.minId = Math.min(q.minId, r.minId); q.maxId = Math.max(q.maxId, r.maxId);
-        q.minAt = Math.min(q.minAt, r.minAt); q.maxAt = Math.max(q.maxAt, r.maxAt);
+        widen(q, r);
         q.merged = false;
       }
     }
@@ -373,10 +379,9 @@ export class ClickHouseQueries implements StoreQueries {
       next = Math.max(next, s.hi + 1);
     }
     if (subs.length === 0 || next <= p.hi) return undefined;
-    return {
-      minId: Math.min(...subs.map((s) => s.minId)), maxId: Math.max(...subs.map((s) => s.maxId)),
-      minAt: Math.min(...subs.map((s) => s.minAt)), maxAt: Math.max(...subs.map((s) => s.maxAt)),
-    };
+    const union = { minId: subs[0]!.minId, maxId: subs[0]!.maxId, minAt: subs[0]!.minAt, maxAt: subs[0]!.maxAt };
+    for (const s of subs) widen(union, s);
+    return union;
   }
 
   /**
@@ -405,6 +410,7 @@ export class ClickHouseQueries implements StoreQueries {
       const take = parts.slice(0, step);
       parts = parts.slice(take.length);
       read += take.length;
+      const unmerged = take.filter((p) => !p.merged);
       const w = where.clone();
       w.add('received_at >= $', Math.min(...take.map((p) => p.minAt)), 'UInt64').add('received_at <= $', Math.max(...take.map((p) => p.maxAt)), 'UInt64');
       // The window in id order, `limit` rows at a time, until the rest of it cannot enter the page
@@ -416,7 +422,7 @@ export class ClickHouseQueries implements StoreQueries {
           `SELECT ${COLUMNS}, lkey, ${PARTITION} AS part FROM ${this.t('messages')} WHERE ${wc.sql()} ORDER BY id ${desc ? 'DESC' : 'ASC'} LIMIT {limit:UInt32}`,
           { ...wc.params, limit },
         );
-        for (const r of await this.latestOnly(got, take.filter((p) => !p.merged))) {
+        for (const r of await this.latestOnly(got, unmerged)) {
           if (seen.has(r.id)) continue;
           seen.add(r.id);
           found.push(r);
