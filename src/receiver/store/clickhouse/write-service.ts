@@ -9,6 +9,7 @@
 // - ClickHouse away or slow: a failed insert is retried with backoff, never dropped; the main thread
 //   hears 'store-state' (failing), its queue fills and the disk spool takes the rest.
 import { hostname } from 'node:os';
+import { Readable } from 'node:stream';
 import { createClient, type ClickHouseClient } from '@clickhouse/client';
 import type { LogRecord, SeqEvent } from '../../../netconsole/types.js';
 import { judgeRecheck, type KeptRecord } from '../../../netconsole/replay-judge.js';
@@ -24,6 +25,7 @@ import { parseClickHouseReadUrl } from './url-read.js';
 import { stringLiteral } from './queries.js';
 import { migrateClickHouse } from './schema.js';
 import { IdClock, MAX_COLLECTORS } from './ids.js';
+import { TsvBuffer, tsvField } from './tsv.js';
 
 interface HostState { name: string | null; firstSeen: number; lastSeen: number; maxBoot: number; currentBoot: number; currentReason: string; currentFirstSeq: number | null }
 interface SourceState { host: string; boot: number | null; format: string; lastSeen: number }
@@ -48,6 +50,9 @@ function legacyKey(r: LogRecord): string {
   }
   return (h === 0n ? 1n : h).toString();
 }
+
+/** The columns of a messages row as written (TabSeparated, in this order). */
+const MESSAGE_COLUMNS = ['id', 'collector', 'host', 'source', 'boot', 'seq', 'lkey', 'level', 'facility', 'ts_usec', 'received_at', 'text', 'fields', 'complete', 'flags', 'truncated', 'fragmented'] as const;
 
 /** The key rows of one (host, boot, source, seq) are gathered under for a recheck. */
 function recheckKey(host: string, boot: number, source: string, seq: number): string {
@@ -190,6 +195,19 @@ export class ClickHouseWriteService implements WriteSide {
     await this.retrying(() => this.client!.insert({ table: `${this.db}.${table}`, values, format: 'JSONEachRow' }));
   }
 
+  /**
+   * The messages as one TabSeparated insert: the rows are written as text here, without an object
+   * per row for the client to turn into JSON (that was a third of the worker's time), and
+   * ClickHouse parses TabSeparated faster than JSONEachRow.
+   */
+  private async insertMessages(rows: TsvBuffer): Promise<void> {
+    if (rows.lines === 0) return;
+    const body = rows.bytes();
+    await this.retrying(() => this.client!.insert({
+      table: `${this.db}.messages`, columns: [...MESSAGE_COLUMNS], format: 'TabSeparated', values: Readable.from([body], { objectMode: false }),
+    }));
+  }
+
   /** A query for state, retried like an insert. */
   private read<T>(query: string): Promise<T[]> {
     return this.retrying(() => this.select<T>(query));
@@ -272,7 +290,7 @@ export class ClickHouseWriteService implements WriteSide {
     if (this.options.slowBatchMs) await sleep(this.options.slowBatchMs);
     await this.loadState(items);
     const now = Date.now();
-    const messages: object[] = [];
+    const messages = new TsvBuffer(items.length * 256);
     const rows: StoredMessage[] = [];
     const events: object[] = [];
     const bootRows = new Map<string, BootRow>();
@@ -287,8 +305,10 @@ export class ClickHouseWriteService implements WriteSide {
 
     // Rechecks: what the store keeps at their (host, boot, source, seq), in one query.
     const kept = await this.keptForRechecks(items);
-    // Rows of this batch by the same key, so a recheck later in the batch sees them.
+    // Rows of this batch by the same key, so a recheck later in the batch sees them (kept only when
+    // the batch has a recheck at all).
     const inBatch = new Map<string, KeptRecord[]>();
+    const anyRecheck = items.some((it) => !('kind' in it) && !isEvent(it) && it.recheck === true);
 
     const startBoot = (host: string, h: HostState, reason: 'first' | 'reboot', at: number, firstSeq: number | null, release: string | null): number => {
       if (reason === 'reboot') reboots++;
@@ -311,13 +331,10 @@ export class ClickHouseWriteService implements WriteSide {
 
     const store = (src: SourceState, h: HostState, r: LogRecord, boot: number) => {
       const mid = this.ids!.next(r.receivedAt);
-      messages.push({
-        id: mid, collector: this.collector, host: src.host, source: r.source, boot, seq: r.seq ?? -1,
-        lkey: r.seq === null ? legacyKey(r) : '0', level: r.level ?? -1, facility: r.facility ?? -1, ts_usec: r.tsUsec ?? -1,
-        received_at: r.receivedAt, text: r.text, fields: JSON.stringify(r.fields ?? {}), complete: r.complete ? 1 : 0,
-        flags: r.flags ?? '', truncated: r.truncated ? 1 : 0, fragmented: r.fragmented ? 1 : 0,
-      });
-      if (r.seq !== null) {
+      const fields = r.fields === undefined || r.fields === null ? '{}' : JSON.stringify(r.fields);
+      // In MESSAGE_COLUMNS' order; numbers as decimals, strings through tsvField.
+      messages.line(`${mid}\t${this.collector}\t${tsvField(src.host)}\t${tsvField(r.source)}\t${boot}\t${r.seq ?? -1}\t${r.seq === null ? legacyKey(r) : '0'}\t${r.level ?? -1}\t${r.facility ?? -1}\t${r.tsUsec ?? -1}\t${r.receivedAt}\t${tsvField(r.text)}\t${tsvField(fields)}\t${r.complete ? 1 : 0}\t${tsvField(r.flags ?? '')}\t${r.truncated ? 1 : 0}\t${r.fragmented ? 1 : 0}\n`);
+      if (anyRecheck && r.seq !== null) {
         const k = recheckKey(src.host, boot, r.source, r.seq);
         const list = inBatch.get(k) ?? [];
         list.push({ tsUsec: r.tsUsec, text: r.text, complete: r.complete });
@@ -401,7 +418,7 @@ export class ClickHouseWriteService implements WriteSide {
 
     // The messages first; the state tables after them, at once (each is one small insert whose round
     // trip, not its size, is the cost). Every table is keyed so that a repeat collapses into its row.
-    await this.insert('messages', messages);
+    await this.insertMessages(messages);
     if (rows.length > 0) hubCounters.push({ name: STORED_MESSAGES_COUNTER, collector: this.collector, value: rows.length });
     await Promise.all([
       this.insert('boots', [...bootRows.values()]),
