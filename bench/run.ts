@@ -84,7 +84,52 @@ function generatorArg(v: string | undefined): 'c' | 'node' {
   throw new Error(`--generator: '${v}' is neither 'c' nor 'node'`);
 }
 
+/** Flags that take a value, and flags that stand alone; anything else is refused. */
+const VALUE_FLAGS = new Set(['only', 'runs', 'rates', 'duration', 'sources', 'frag-rate', 'db-rows', 'out', 'memory-sources', 'idle',
+  'sender-count', 'query-reps', 'generator', 'warmup', 'reader', 'burst-rate', 'burst-seconds', 'fleet-rate']);
+const BOOL_FLAGS = new Set(['quick', 'no-report', 'pin', 'report-only', 'help']);
+/** Flags whose value must be a number (rates may end in k), and the least they may be. */
+const NUMBER_FLAGS: Record<string, number> = {
+  runs: 1, duration: 0.1, sources: 1, 'frag-rate': 1, 'db-rows': 1, idle: 0, 'sender-count': 1, 'query-reps': 1, warmup: 0,
+  'burst-rate': 1, 'burst-seconds': 0.1, 'fleet-rate': 1,
+};
+
+export const USAGE = `usage: npm run bench [-- --only PARTS] [--quick] [--runs N] [flags]
+  --only ${PARTS.join(',')}
+  --runs N  --rates R,R  --duration S  --sources N  --frag-rate R  --db-rows N  --out DIR  --no-report
+  --memory-sources N,N  --idle S  --sender-count N  --query-reps N  --generator c|node  --warmup S  --pin
+  --reader auto|recvmmsg|dgram  --burst-rate R  --burst-seconds S  --fleet-rate R  --report-only  --help
+(the parts and flags are described at the top of bench/run.ts)`;
+
+/** True when the command line asks for the usage text only. */
+export function wantsHelp(argv: string[]): boolean {
+  return argv.includes('--help') || argv.includes('-h');
+}
+
+/** Unknown flags, missing values and values that are not numbers are refused before anything runs. */
+function checkArgv(argv: string[]): void {
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    const name = a.startsWith('--') ? a.slice(2) : null;
+    if (name === null) throw new Error(`bench: unexpected argument '${a}' (flags start with --; see --help)`);
+    if (BOOL_FLAGS.has(name)) continue;
+    if (!VALUE_FLAGS.has(name)) throw new Error(`bench: unknown flag --${name} (see --help)`);
+    const v = argv[i + 1];
+    if (v === undefined || v.startsWith('--')) throw new Error(`bench: --${name} needs a value (see --help)`);
+    const least = NUMBER_FLAGS[name];
+    if (least !== undefined) {
+      const n = Number(v.replace(/k$/i, '000'));
+      if (!Number.isFinite(n) || n < least) throw new Error(`bench: --${name} '${v}' is not a number of at least ${least}`);
+    }
+    if (name === 'rates' || name === 'memory-sources') {
+      for (const x of v.split(',')) if (!(Number(x.replace(/k$/i, '000')) > 0)) throw new Error(`bench: --${name}: '${x}' is not a positive number`);
+    }
+    i++;
+  }
+}
+
 export function parseArgs(argv: string[]): BenchOptions {
+  checkArgv(argv);
   const get = (name: string): string | undefined => {
     const i = argv.indexOf(`--${name}`);
     return i >= 0 ? argv[i + 1] : undefined;
@@ -761,6 +806,8 @@ function writeReport(latest: Record<string, any>): void {
 
 if (process.argv[1] && fileURLToPath(import.meta.url) === resolve(process.argv[1])) {
   const argv = process.argv.slice(2);
+  if (wantsHelp(argv)) { console.log(USAGE); process.exit(0); }
+  try { parseArgs(argv); } catch (err) { console.error((err as Error).message); process.exit(2); }
   if (argv.includes('--report-only')) { reportOnly(parseArgs(argv.filter((a) => a !== '--report-only'))); process.exit(0); }
   runBench(parseArgs(argv), argv).then(() => process.exit(0), (err) => { console.error(err); process.exit(1); });
 }

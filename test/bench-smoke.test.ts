@@ -5,6 +5,7 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { test } from 'node:test';
 import { parseArgs, runBench } from '../bench/run.js';
 import { renderMarkdown } from '../bench/report.js';
@@ -54,6 +55,27 @@ test('bench: unknown --only part and unknown --generator are refused', () => {
   assert.throws(() => parseArgs(['--only', 'ingest,nope']), /unknown part 'nope'/);
   assert.throws(() => parseArgs(['--generator', 'rust']), /--generator: 'rust'/);
   assert.equal(parseArgs(['--generator', 'node']).generator, 'node');
+});
+
+test('bench: unknown flags, missing values and bad numbers are refused before anything runs', () => {
+  assert.throws(() => parseArgs(['--fleet-rat', '1000']), /unknown flag --fleet-rat/);
+  assert.throws(() => parseArgs(['--runs']), /--runs needs a value/);
+  assert.throws(() => parseArgs(['--runs', '--quick']), /--runs needs a value/);
+  assert.throws(() => parseArgs(['--runs', 'three']), /--runs 'three' is not a number/);
+  assert.throws(() => parseArgs(['--rates', '1000,x']), /--rates: 'x'/);
+  assert.throws(() => parseArgs(['fleet']), /unexpected argument 'fleet'/);
+  assert.equal(parseArgs(['--fleet-rate', '200k', '--runs', '2']).fleetRate, 200_000);
+});
+
+test('bench: --help prints the usage and runs nothing; a bad flag exits 2 with one line', () => {
+  const cli = fileURLToPath(new URL('../bench/run.js', import.meta.url));
+  const help = spawnSync(process.execPath, [cli, '--help'], { encoding: 'utf8', timeout: 20_000 });
+  assert.equal(help.status, 0, help.stderr);
+  assert.match(help.stdout, /^usage: npm run bench/);
+  assert.match(help.stdout, /fleet-query/);
+  const bad = spawnSync(process.execPath, [cli, '--only', 'fleet', '--bogus'], { encoding: 'utf8', timeout: 20_000 });
+  assert.equal(bad.status, 2);
+  assert.equal(bad.stderr.trim(), 'bench: unknown flag --bogus (see --help)');
 });
 
 test('bench: --only burst with a tiny bounded burst produces a run and a table', { timeout: 120_000 }, async () => {
