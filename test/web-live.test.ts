@@ -5,6 +5,7 @@ import assert from 'node:assert/strict';
 import { WebSocket } from 'ws';
 import { startWorld, record, T0, type World } from './web-world.js';
 import type { MessageJson } from '../src/web/types.js';
+import type { StoreQueries } from '../src/receiver/store/port.js';
 
 const A = '10.1.0.1:6665';
 const B = '10.1.0.2:6665';
@@ -212,6 +213,33 @@ test('live: a client that misses too much is disconnected with a reason', async 
     assert.ok(disconnected);
     assert.equal(code, 1008);
     assert.match(reason, /too slow: \d+ records missed/);
+  } finally {
+    await w.close();
+  }
+});
+
+test('live: a batch stored unpublished right after the subscription reply still reaches the client', async () => {
+  // The newest id a new subscription starts from is read from the store; a slow read (here held
+  // 300 ms) must not let rows stored after the client heard 'subscribed' fall below it.
+  const slowMax = (s: StoreQueries): StoreQueries => new Proxy(s, {
+    get(target, prop) {
+      if (prop === 'maxMessageId') return async () => { await new Promise((r) => setTimeout(r, 300)); return target.maxMessageId(); };
+      const v = Reflect.get(target, prop, target) as unknown;
+      return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(target) : v;
+    },
+  });
+  const w = await startWorld({}, slowMax);
+  try {
+    await w.add(lines(A, 0, 5));
+    const c = await connect(w);
+    c.send({});
+    await c.until(() => c.msgs.some((m) => m.type === 'subscribed'), 'subscribed');
+    const unpublished = await w.add(lines(A, 100, 4), false);
+    const published = await w.add(lines(A, 200, 3));
+    const expected = [...unpublished, ...published];
+    await c.until(() => c.rows.length >= expected.length, 'every row stored after the reply');
+    assert.deepEqual(c.rows.map((r) => r.id), expected.map((r) => r.id));
+    c.ws.close();
   } finally {
     await w.close();
   }

@@ -52,11 +52,16 @@ function worldStore(dir: string): { dbPath: string; url?: string } {
   return { dbPath, url: `clickhouse://${base.replace(/^http:\/\//, '')}/nch_world_${process.pid}_${++worlds}` };
 }
 
-export async function startWorld(limits: Partial<LiveLimits> = {}): Promise<World> {
+/**
+ * wrapStore: the web server reads through it (a test slows one query down with it, to hold open a
+ * window that is otherwise only hit under load).
+ */
+export async function startWorld(limits: Partial<LiveLimits> = {}, wrapStore?: (s: StoreQueries) => StoreQueries): Promise<World> {
   const dir = mkdtempSync(join(tmpdir(), 'nch-web-'));
   const { dbPath, url } = worldStore(dir);
   const writer = await StorageWriter.open({ dbPath, flushIntervalMs: 1, ...(url ? { store: url } : {}) });
-  const store: StoreQueries = url ? ClickHouseQueries.open(url, { liveCollector: writer.collectorId ?? undefined }) : SqliteQueries.open(dbPath);
+  const opened: StoreQueries = url ? ClickHouseQueries.open(url, { liveCollector: writer.collectorId ?? undefined }) : SqliteQueries.open(dbPath);
+  const store = wrapStore ? wrapStore(opened) : opened;
   const hub = new LiveHub(limits);
   const stats = emptyReceiverStats();
   const health: HealthReport = { ok: true, problems: [] };

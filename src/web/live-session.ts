@@ -157,6 +157,10 @@ export class LiveSession implements LiveSubscriber {
     }
     this.lagging = false;
     this.missed = 0;
+    // The floor is read before the reply: every row stored after the client hears 'subscribed' is
+    // then above it (published, or read as a hole). Read after the reply, a batch stored
+    // unpublished in between fell below the floor and was never sent.
+    if (sub.since_id === undefined) this.floor = this.queries.idsInCommitOrder ? await this.queries.maxMessageId() : null;
     this.send({
       type: 'subscribed',
       filters: {
@@ -167,7 +171,6 @@ export class LiveSession implements LiveSubscriber {
     });
     if (sub.since_id === undefined) {
       this.cursor = null;
-      this.floor = this.queries.idsInCommitOrder ? await this.queries.maxMessageId() : null;
       this.state = 'live';
     } else {
       void this.replay(sub.since_id, this.generation);
@@ -185,6 +188,8 @@ export class LiveSession implements LiveSubscriber {
     for (;;) {
       if (this.superseded(generation)) return;
       const rows = await this.queries.liveAfter(cursor, this.filter, this.limits.replayPage);
+      // A subscription made while the page was read owns the session now.
+      if (this.superseded(generation)) return;
       if (rows.length > 0) {
         this.send({ type: 'messages', rows });
         cursor = rows[rows.length - 1]!.id;
