@@ -125,3 +125,53 @@ ${batch.map((r) => JSON.stringify({ id: r.id, collector: 0, host: r.host, source
   assert.equal(await parts(), 3, 'merged: one part per day');
   await check('merged');
 });
+
+test('ClickHouse substring search folds ASCII case only, as SQLite lower() does, with the PREWHERE prefilter in front', async (t) => {
+  if (clickhouseMissing(t)) return;
+  const ch = await startClickHouse();
+  t.after(() => ch.close());
+  const db = 'search_fold';
+  await ch.query(`CREATE DATABASE ${db}`);
+  const client = createClient({ url: ch.http, database: db });
+  t.after(() => client.close());
+  await migrateClickHouse(client, db, Date.now());
+  // Texts that mix ASCII with characters whose case mapping is odd (a Kelvin sign folds to k, a
+  // long s to s, ß and İ change length): the prefilter must miss no ASCII-folded match, and what
+  // it finds beyond them must not show.
+  const odd = ['ß', 'ẞ', 'ı', 'İ', '\u212A', 'ſ', 'Ⱥ', 'ⱥ', 'ɐ', 'Ɐ', 'Σ', 'ς', 'Ж', '😀', '\uFFFD', 'é', 'É', 'ǅ', 'ﬀ', '\u2126', 'ᾼ', 'Ɫ', '\u00a0'];
+  const ascii = 'abcKLMxyz panicPANIC0123 -:[]';
+  let x = 4242;
+  const rnd = (n: number): number => { x = (x * 1103515245 + 12345) % 2147483648; return (x >>> 8) % n; };
+  const texts = ['Kernel panic - not syncing: VFS', 'KERNEL PANIC', '\u212Aernel panic (a Kelvin sign)', 'Ünïcödé first, then kernel Panic', 'ÉCHEC kernel', 'échec total'];
+  while (texts.length < 3000) {
+    let s = '';
+    for (let j = 5 + rnd(30); j > 0; j--) s += rnd(3) === 0 ? odd[rnd(odd.length)]! : ascii[rnd(ascii.length)]!;
+    texts.push(s);
+  }
+  const t0 = Date.UTC(2026, 10, 1, 12);
+  await ch.query(`INSERT INTO ${db}.messages (id, collector, host, source, boot, seq, lkey, level, facility, ts_usec, received_at, text, fields, complete, flags, truncated, fragmented) FORMAT JSONEachRow
+${texts.map((text, i) => JSON.stringify({ id: 100 + i, collector: 0, host: '10.9.1.1', source: '10.9.1.1:6665', boot: 1, seq: i, lkey: 0, level: 6, facility: 0, ts_usec: -1, received_at: t0 + i * 1000, text, fields: '{}', complete: 1, flags: '-', truncated: 0, fragmented: 0 })).join('\n')}`);
+  const lowerAscii = (s: string): string => s.replace(/[A-Z]/g, (c) => c.toLowerCase());
+  const q = ClickHouseQueries.open(ch.storeUrl(db));
+  t.after(() => q.close());
+  const search = async (f: { text?: string; q?: string }): Promise<number[]> => {
+    const got: number[] = [];
+    let before: number | undefined;
+    for (let page = 0; page < 100; page++) {
+      const p = await q.listMessages({ ...f, limit: 500, order: 'desc', ...(before !== undefined ? { before } : {}) });
+      got.push(...p.messages.map((m) => m.id));
+      if (p.older === null) break;
+      before = p.older;
+    }
+    return got;
+  };
+  const needles = ['kernel panic', 'Kernel PANIC', 'k', 'K', 'ss', 's', 'i', 'pan', 'ic p', 'z -', 'ab', 'échec', 'ÉCHEC', 'ſ'];
+  for (let k = 0; k < 12; k++) needles.push(ascii[rnd(ascii.length)]! + ascii[rnd(ascii.length)]!);
+  for (const needle of needles) {
+    const want = texts.map((s, i) => ({ s, id: 100 + i })).filter((r) => lowerAscii(r.s).includes(lowerAscii(needle))).map((r) => r.id).reverse();
+    assert.deepEqual(await search({ text: needle }), want, `text=${JSON.stringify(needle)}`);
+  }
+  assert.deepEqual(await search({ text: 'kernel panic' }).then((ids) => ids.includes(102)), false, 'a Kelvin sign is not a k');
+  const both = await search({ q: 'PANIC kernel' });
+  assert.deepEqual(both, texts.map((s, i) => ({ s: lowerAscii(s), id: 100 + i })).filter((r) => r.s.includes('panic') && r.s.includes('kernel')).map((r) => r.id).reverse(), 'q= needs every term');
+});

@@ -143,23 +143,36 @@ export function parseFullText(q: string): string[] {
 /** The filters on a record's own columns, as SQL conditions over `messages`, with their values. */
 class Where {
   readonly conds: string[] = [];
+  /** Cheaper conditions implied by conds, for a windowed read's PREWHERE (see substring). */
+  readonly pre: string[] = [];
   readonly params: Params = {};
   private n = 0;
 
-  add(sqlWith$: string, value?: Value, type?: string): this {
-    if (value === undefined || type === undefined) { this.conds.push(sqlWith$); return this; }
+  add(sqlWith$: string, value?: Value, type?: string, into: string[] = this.conds): this {
+    if (value === undefined || type === undefined) { into.push(sqlWith$); return this; }
     const name = `p${this.n++}`;
     this.params[name] = value;
-    this.conds.push(sqlWith$.replace('$', `{${name}:${type}}`));
+    into.push(sqlWith$.replace('$', `{${name}:${type}}`));
     return this;
+  }
+
+  /**
+   * A substring, ASCII case folded as SQLite's lower() folds it. An ASCII needle also gets a
+   * PREWHERE with positionCaseInsensitiveUTF8: on 18.16 it scans text about twice as fast, and it
+   * finds every ASCII-folded match (such a match is ASCII text); what it finds beyond them (a
+   * Kelvin sign for a k) the exact condition in WHERE drops.
+   */
+  private substring(needle: string): void {
+    this.add('positionCaseInsensitive(text, $) > 0', needle, 'String');
+    if (/^[\x00-\x7f]*$/.test(needle)) this.add('positionCaseInsensitiveUTF8(text, $) > 0', needle, 'String', this.pre);
   }
 
   content(f: { level?: number; facility?: number; text?: string; regex?: string; q?: string }): this {
     if (f.level !== undefined) this.add('level >= 0').add('level <= $', f.level, 'Int8');
     if (f.facility !== undefined) this.add('facility = $', f.facility, 'Int16');
-    if (f.text !== undefined && f.text !== '') this.add('positionCaseInsensitive(text, $) > 0', f.text, 'String');
+    if (f.text !== undefined && f.text !== '') this.substring(f.text);
     if (f.regex !== undefined) this.add('match(text, $)', toRe2(f.regex), 'String');
-    if (f.q !== undefined) for (const term of parseFullText(f.q)) this.add('positionCaseInsensitive(text, $) > 0', term, 'String');
+    if (f.q !== undefined) for (const term of parseFullText(f.q)) this.substring(term);
     return this;
   }
 
@@ -180,10 +193,16 @@ class Where {
     return this.conds.length === 0 ? '1' : this.conds.join(' AND ');
   }
 
+  /** `PREWHERE … ` for a read without FINAL (PREWHERE runs before FINAL's collapsing), or ''. */
+  prewhere(): string {
+    return this.pre.length === 0 ? '' : `PREWHERE ${this.pre.join(' AND ')} `;
+  }
+
   /** A copy with more conditions (the base is shared by the steps of a windowed search). */
   clone(): Where {
     const w = new Where();
     w.conds.push(...this.conds);
+    w.pre.push(...this.pre);
     Object.assign(w.params, this.params);
     w.n = this.n;
     return w;
@@ -419,7 +438,7 @@ export class ClickHouseQueries implements StoreQueries {
       for (;;) {
         const wc = cursor === undefined ? w : w.clone().add(desc ? 'id < $' : 'id > $', cursor, 'UInt64');
         const got = await this.rows<KeyedRow>(
-          `SELECT ${COLUMNS}, lkey, ${PARTITION} AS part FROM ${this.t('messages')} WHERE ${wc.sql()} ORDER BY id ${desc ? 'DESC' : 'ASC'} LIMIT {limit:UInt32}`,
+          `SELECT ${COLUMNS}, lkey, ${PARTITION} AS part FROM ${this.t('messages')} ${wc.prewhere()}WHERE ${wc.sql()} ORDER BY id ${desc ? 'DESC' : 'ASC'} LIMIT {limit:UInt32}`,
           { ...wc.params, limit },
         );
         for (const r of await this.latestOnly(got, unmerged)) {
