@@ -7,15 +7,16 @@ import test from 'node:test';
 import { createClient } from '@clickhouse/client';
 import { clickhouseMissing, startClickHouse } from './helpers/clickhouse.js';
 import { migrateClickHouse } from '../src/receiver/store/clickhouse/schema.js';
-import { ClickHouseQueries, nextStep } from '../src/receiver/store/clickhouse/queries.js';
+import { ClickHouseQueries, nextStepRows } from '../src/receiver/store/clickhouse/queries.js';
 
-test('nextStep: one partition first, then enough to fill the page by the rate seen so far, doubling while nothing matched', () => {
-  assert.equal(nextStep(0, 201, 0, 0), 1);
-  assert.equal(nextStep(0, 201, 1, 1), 2);
-  assert.equal(nextStep(0, 201, 3, 2), 4);
-  // 31 matches in one partition, 170 missing: 170 * 1.25 / 31 = 6.85 -> 7 partitions.
-  assert.equal(nextStep(31, 201, 1, 1), 7);
-  assert.equal(nextStep(200, 201, 4, 2), 1);
+test('nextStepRows: the newest partition first, then enough rows to fill the page by the rate seen so far, doubling while nothing matched', () => {
+  assert.equal(nextStepRows(0, 201, 0, 0), 0);
+  assert.equal(nextStepRows(0, 201, 17, 17), 34);
+  assert.equal(nextStepRows(0, 201, 51, 34), 68);
+  // 17 matches in today's first 3400 rows, 184 missing: 184 * 1.25 * 3400 / 17 = 46 000 rows, not
+  // 14 more days as a count of partitions would have it.
+  assert.equal(nextStepRows(17, 201, 3400, 3400), 46_000);
+  assert.equal(nextStepRows(200, 201, 1_000_000, 10), 6250);
 });
 
 interface Gen {

@@ -8,7 +8,8 @@
 // its declared type (integers checked, strings escaped): no caller's text reaches the SQL otherwise.
 //
 // Speed: 18.16 cannot read in order, so `ORDER BY id DESC LIMIT n` sorts every match. A page is
-// instead searched partition by partition (one day of received_at each), newest first, widening
+// instead searched partition by partition (one day of received_at each), newest first, widening by
+// rows (as many as the matches so far say will fill it: system.parts counts them)
 // until it is full and no unread partition can hold a larger id than the page's last one (each
 // partition's id range is known and cached, refreshed when its parts change): exact, and a common
 // word reads one day, not the whole table. Figures: bench/RESULTS.md, "Fleet search latency".
@@ -224,6 +225,8 @@ interface ActivePart {
   lo: number;
   hi: number;
   level: number;
+  /** Rows in the part (raw rows: a repeat counts). */
+  rows: number;
 }
 
 /** One day partition of messages: its parts' ranges together. */
@@ -233,6 +236,8 @@ interface PartitionInfo {
   maxId: number;
   minAt: number;
   maxAt: number;
+  /** Raw rows in its active parts: how much text a step that reads it scans. */
+  rows: number;
   /**
    * One active part made by a merge: ReplacingMergeTree has collapsed it, so its rows are each the
    * latest of their key and need no check. A partition with several parts, or with an insert's part
@@ -267,13 +272,15 @@ function widen(into: PartRanges, r: PartRanges): void {
 }
 
 /**
- * How many partitions the next step of a windowed search reads: from the matches per partition so
- * far, enough to fill the page with a quarter to spare; twice the last step while nothing matched.
+ * How many rows the next step of a windowed search should scan (it reads whole partitions, at least
+ * one, until their rows reach this): from the matches per row so far, enough to fill the page with a
+ * quarter to spare; twice the last step while nothing matched; 0 before the first (the newest
+ * partition alone). Counted in rows, not partitions: today's partition may hold a few minutes.
  */
-export function nextStep(found: number, limit: number, read: number, lastStep: number): number {
-  if (read === 0) return 1;
-  if (found === 0) return lastStep * 2;
-  return Math.max(1, Math.ceil(((limit - found) * 1.25 * read) / found));
+export function nextStepRows(found: number, limit: number, rowsRead: number, lastRows: number): number {
+  if (rowsRead === 0) return 0;
+  if (found === 0) return Math.max(1, lastRows * 2);
+  return Math.max(1, Math.ceil(((limit - found) * 1.25 * rowsRead) / found));
 }
 
 export class ClickHouseQueries implements StoreQueries {
@@ -346,12 +353,12 @@ export class ClickHouseQueries implements StoreQueries {
    * 18.16); a part made by merging cached parts takes their union without a read.
    */
   private async partitionInfo(): Promise<PartitionInfo[]> {
-    const active = await this.rows<{ name: string; partition: string; lo: string; hi: string; level: number }>(
-      `SELECT name, partition, min_block_number AS lo, max_block_number AS hi, level FROM system.parts
+    const active = await this.rows<{ name: string; partition: string; lo: string; hi: string; level: number; rows: string }>(
+      `SELECT name, partition, min_block_number AS lo, max_block_number AS hi, level, rows FROM system.parts
        WHERE database = {db:String} AND table = 'messages' AND active`,
       { db: this.db },
     );
-    const parts: ActivePart[] = active.map((p) => ({ name: p.name, partition: p.partition, lo: Number(p.lo), hi: Number(p.hi), level: Number(p.level) }));
+    const parts: ActivePart[] = active.map((p) => ({ name: p.name, partition: p.partition, lo: Number(p.lo), hi: Number(p.hi), level: Number(p.level), rows: Number(p.rows) }));
     const byName = new Map(parts.map((p) => [p.name, p]));
     const unknown: string[] = [];
     for (const p of parts) {
@@ -379,9 +386,10 @@ export class ClickHouseQueries implements StoreQueries {
       if (r === undefined) continue; // emptied between the two reads: no rows to find
       const q = byPartition.get(p.partition);
       if (q === undefined) {
-        byPartition.set(p.partition, { partition: p.partition, minId: r.minId, maxId: r.maxId, minAt: r.minAt, maxAt: r.maxAt, merged: p.level > 0 });
+        byPartition.set(p.partition, { partition: p.partition, minId: r.minId, maxId: r.maxId, minAt: r.minAt, maxAt: r.maxAt, rows: p.rows, merged: p.level > 0 });
       } else {
         widen(q, r);
+        q.rows += p.rows;
         q.merged = false;
       }
     }
@@ -423,12 +431,16 @@ export class ClickHouseQueries implements StoreQueries {
     const found: Row[] = [];
     const seen = new Set<string>();
     let read = 0;
-    let step = 0;
+    let lastRows = 0;
     while (parts.length > 0) {
-      step = nextStep(found.length, limit, read, step);
-      const take = parts.slice(0, step);
-      parts = parts.slice(take.length);
-      read += take.length;
+      const wanted = nextStepRows(found.length, limit, read, lastRows);
+      let n = 1;
+      let rows = parts[0]!.rows;
+      while (n < parts.length && rows < wanted) rows += parts[n++]!.rows;
+      const take = parts.slice(0, n);
+      parts = parts.slice(n);
+      read += rows;
+      lastRows = rows;
       const unmerged = take.filter((p) => !p.merged);
       const w = where.clone();
       w.add('received_at >= $', Math.min(...take.map((p) => p.minAt)), 'UInt64').add('received_at <= $', Math.max(...take.map((p) => p.maxAt)), 'UInt64');
