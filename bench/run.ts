@@ -106,6 +106,11 @@ export function wantsHelp(argv: string[]): boolean {
   return argv.includes('--help') || argv.includes('-h');
 }
 
+/** A number as the bench's flags write it: `200k` is 200000. */
+function numberArg(v: string): number {
+  return Number(v.replace(/k$/i, '000'));
+}
+
 /** Unknown flags, missing values and values that are not numbers are refused before anything runs. */
 function checkArgv(argv: string[]): void {
   for (let i = 0; i < argv.length; i++) {
@@ -118,11 +123,11 @@ function checkArgv(argv: string[]): void {
     if (v === undefined || v.startsWith('--')) throw new Error(`bench: --${name} needs a value (see --help)`);
     const least = NUMBER_FLAGS[name];
     if (least !== undefined) {
-      const n = Number(v.replace(/k$/i, '000'));
+      const n = numberArg(v);
       if (!Number.isFinite(n) || n < least) throw new Error(`bench: --${name} '${v}' is not a number of at least ${least}`);
     }
     if (name === 'rates' || name === 'memory-sources') {
-      for (const x of v.split(',')) if (!(Number(x.replace(/k$/i, '000')) > 0)) throw new Error(`bench: --${name}: '${x}' is not a positive number`);
+      for (const x of v.split(',')) if (!(numberArg(x) > 0)) throw new Error(`bench: --${name}: '${x}' is not a positive number`);
     }
     i++;
   }
@@ -135,7 +140,7 @@ export function parseArgs(argv: string[]): BenchOptions {
     return i >= 0 ? argv[i + 1] : undefined;
   };
   const quick = argv.includes('--quick');
-  const list = (s: string | undefined, def: number[]): number[] => (s ? s.split(',').map((x) => Number(x.replace(/k$/i, '000'))) : def);
+  const list = (s: string | undefined, def: number[]): number[] => (s ? s.split(',').map(numberArg) : def);
   const only = (get('only') ?? PARTS.join(',')).split(',').map((s) => s.trim()).filter(Boolean);
   for (const p of only) if (!(PARTS as readonly string[]).includes(p)) throw new Error(`--only: unknown part '${p}' (known: ${PARTS.join(', ')})`);
   const fixedRates = [20_000, 50_000, 100_000, 150_000];
@@ -159,9 +164,9 @@ export function parseArgs(argv: string[]): BenchOptions {
     warmupSec: Number(get('warmup') ?? 1),
     pin: argv.includes('--pin'),
     reader: readerArg(get('reader')),
-    burstRate: Number((get('burst-rate') ?? '300000').replace(/k$/i, '000')),
+    burstRate: numberArg(get('burst-rate') ?? '300000'),
     burstSec: Number(get('burst-seconds') ?? (quick ? 3 : 10)),
-    fleetRate: Number((get('fleet-rate') ?? '100000').replace(/k$/i, '000')),
+    fleetRate: numberArg(get('fleet-rate') ?? '100000'),
   };
 }
 
@@ -807,7 +812,8 @@ function writeReport(latest: Record<string, any>): void {
 if (process.argv[1] && fileURLToPath(import.meta.url) === resolve(process.argv[1])) {
   const argv = process.argv.slice(2);
   if (wantsHelp(argv)) { console.log(USAGE); process.exit(0); }
-  try { parseArgs(argv); } catch (err) { console.error((err as Error).message); process.exit(2); }
-  if (argv.includes('--report-only')) { reportOnly(parseArgs(argv.filter((a) => a !== '--report-only'))); process.exit(0); }
-  runBench(parseArgs(argv), argv).then(() => process.exit(0), (err) => { console.error(err); process.exit(1); });
+  let o: BenchOptions;
+  try { o = parseArgs(argv); } catch (err) { console.error((err as Error).message); process.exit(2); }
+  if (argv.includes('--report-only')) { reportOnly(o); process.exit(0); }
+  runBench(o, argv).then(() => process.exit(0), (err) => { console.error(err); process.exit(1); });
 }

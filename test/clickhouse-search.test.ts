@@ -3,9 +3,9 @@
 // real clickhouse-server against what FINAL means, computed here in JavaScript over every inserted
 // row: unmerged (one part per insert, duplicates side by side) and again after OPTIMIZE … FINAL.
 import assert from 'node:assert/strict';
-import test from 'node:test';
+import test, { type TestContext } from 'node:test';
 import { createClient } from '@clickhouse/client';
-import { clickhouseMissing, startClickHouse } from './helpers/clickhouse.js';
+import { clickhouseMissing, startClickHouse, type ClickHouse } from './helpers/clickhouse.js';
 import { migrateClickHouse } from '../src/receiver/store/clickhouse/schema.js';
 import { ClickHouseQueries, nextStepRows } from '../src/receiver/store/clickhouse/queries.js';
 
@@ -54,6 +54,23 @@ function generate(seed: number): Gen[][] {
   return inserts;
 }
 
+/** A real clickhouse-server (stopped after the test) with `db` created and migrated. */
+async function freshDatabase(t: TestContext, db: string): Promise<ClickHouse> {
+  const ch = await startClickHouse();
+  t.after(() => ch.close());
+  await ch.query(`CREATE DATABASE ${db}`);
+  const client = createClient({ url: ch.http, database: db });
+  t.after(() => client.close());
+  await migrateClickHouse(client, db, Date.now());
+  return ch;
+}
+
+/** Rows straight into messages (one insert, so one part), the other columns at fixed values. */
+async function insertMessages(ch: ClickHouse, db: string, rows: Gen[]): Promise<void> {
+  await ch.query(`INSERT INTO ${db}.messages (id, collector, host, source, boot, seq, lkey, level, facility, ts_usec, received_at, text, fields, complete, flags, truncated, fragmented) FORMAT JSONEachRow
+${rows.map((r) => JSON.stringify({ id: r.id, collector: 0, host: r.host, source: r.source, boot: r.boot, seq: r.seq, lkey: 0, level: 6, facility: 0, ts_usec: -1, received_at: r.at, text: r.text, fields: '{}', complete: 1, flags: '-', truncated: 0, fragmented: 0 })).join('\n')}`);
+}
+
 /** FINAL's answer: per key the row with the largest id; then the filter; newest first. */
 function expected(rows: Gen[], keep: (r: Gen) => boolean): number[] {
   const best = new Map<string, Gen>();
@@ -67,17 +84,11 @@ function expected(rows: Gen[], keep: (r: Gen) => boolean): number[] {
 
 test('ClickHouse search without FINAL: the latest row of each key, once, page after page, before and after merges', async (t) => {
   if (clickhouseMissing(t)) return;
-  const ch = await startClickHouse();
-  t.after(() => ch.close());
   const db = 'search_final';
-  await ch.query(`CREATE DATABASE ${db}`);
-  const client = createClient({ url: ch.http, database: db });
-  t.after(() => client.close());
-  await migrateClickHouse(client, db, Date.now());
+  const ch = await freshDatabase(t, db);
   const inserts = generate(7);
   for (const batch of inserts) {
-    await ch.query(`INSERT INTO ${db}.messages (id, collector, host, source, boot, seq, lkey, level, facility, ts_usec, received_at, text, fields, complete, flags, truncated, fragmented) FORMAT JSONEachRow
-${batch.map((r) => JSON.stringify({ id: r.id, collector: 0, host: r.host, source: r.source, boot: r.boot, seq: r.seq, lkey: 0, level: 6, facility: 0, ts_usec: -1, received_at: r.at, text: r.text, fields: '{}', complete: 1, flags: '-', truncated: 0, fragmented: 0 })).join('\n')}`);
+    await insertMessages(ch, db, batch);
   }
   const all = inserts.flat();
   // A host filter resolves names through hosts, as the collector fills it.
@@ -129,13 +140,8 @@ ${batch.map((r) => JSON.stringify({ id: r.id, collector: 0, host: r.host, source
 
 test('ClickHouse substring search folds ASCII case only, as SQLite lower() does, with the PREWHERE prefilter in front', async (t) => {
   if (clickhouseMissing(t)) return;
-  const ch = await startClickHouse();
-  t.after(() => ch.close());
   const db = 'search_fold';
-  await ch.query(`CREATE DATABASE ${db}`);
-  const client = createClient({ url: ch.http, database: db });
-  t.after(() => client.close());
-  await migrateClickHouse(client, db, Date.now());
+  const ch = await freshDatabase(t, db);
   // Texts that mix ASCII with characters whose case mapping is odd (a Kelvin sign folds to k, a
   // long s to s, ß and İ change length): the prefilter must miss no ASCII-folded match, and what
   // it finds beyond them must not show.
@@ -150,8 +156,7 @@ test('ClickHouse substring search folds ASCII case only, as SQLite lower() does,
     texts.push(s);
   }
   const t0 = Date.UTC(2026, 10, 1, 12);
-  await ch.query(`INSERT INTO ${db}.messages (id, collector, host, source, boot, seq, lkey, level, facility, ts_usec, received_at, text, fields, complete, flags, truncated, fragmented) FORMAT JSONEachRow
-${texts.map((text, i) => JSON.stringify({ id: 100 + i, collector: 0, host: '10.9.1.1', source: '10.9.1.1:6665', boot: 1, seq: i, lkey: 0, level: 6, facility: 0, ts_usec: -1, received_at: t0 + i * 1000, text, fields: '{}', complete: 1, flags: '-', truncated: 0, fragmented: 0 })).join('\n')}`);
+  await insertMessages(ch, db, texts.map((text, i) => ({ id: 100 + i, host: '10.9.1.1', boot: 1, source: '10.9.1.1:6665', seq: i, at: t0 + i * 1000, text })));
   const lowerAscii = (s: string): string => s.replace(/[A-Z]/g, (c) => c.toLowerCase());
   const q = ClickHouseQueries.open(ch.storeUrl(db));
   t.after(() => q.close());

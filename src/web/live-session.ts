@@ -160,7 +160,7 @@ export class LiveSession implements LiveSubscriber {
     // The floor is read before the reply: every row stored after the client hears 'subscribed' is
     // then above it (published, or read as a hole). Read after the reply, a batch stored
     // unpublished in between fell below the floor and was never sent.
-    if (sub.since_id === undefined) this.floor = this.queries.idsInCommitOrder ? await this.queries.maxMessageId() : null;
+    const floor = sub.since_id === undefined && this.queries.idsInCommitOrder ? await this.queries.maxMessageId() : null;
     this.send({
       type: 'subscribed',
       filters: {
@@ -171,6 +171,7 @@ export class LiveSession implements LiveSubscriber {
     });
     if (sub.since_id === undefined) {
       this.cursor = null;
+      this.floor = floor;
       this.state = 'live';
     } else {
       void this.replay(sub.since_id, this.generation);

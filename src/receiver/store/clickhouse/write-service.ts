@@ -197,8 +197,8 @@ export class ClickHouseWriteService implements WriteSide {
 
   /**
    * The messages as one TabSeparated insert: the rows are written as text here, without an object
-   * per row for the client to turn into JSON (that was a third of the worker's time), and
-   * ClickHouse parses TabSeparated faster than JSONEachRow.
+   * per row for the client to turn into JSON (its encoding took 17 % of the worker's time, and its
+   * garbage much of the GC's 25 %), and ClickHouse parses TabSeparated faster than JSONEachRow.
    */
   private async insertMessages(rows: TsvBuffer): Promise<void> {
     if (rows.lines === 0) return;
