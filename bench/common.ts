@@ -92,11 +92,12 @@ export function rssOf(pid: number): number {
 }
 
 /** User + system CPU time of a process (all threads), seconds. */
-export function cpuSecondsOf(pid: number): number {
+export function cpuSecondsOf(pid: number, withReapedChildren = false): number {
   const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  // fields[0] is field 3 (state): utime is field 14, stime field 15.
-  return (Number(fields[11]) + Number(fields[12])) / 100;
+  // fields[0] is field 3 (state): utime is field 14, stime field 15; the children it waited for, 16 and 17.
+  const own = Number(fields[11]) + Number(fields[12]);
+  return (withReapedChildren ? own + Number(fields[13]) + Number(fields[14]) : own) / 100;
 }
 
 /** CPU seconds (user + system) per thread id of a process. */

@@ -8,7 +8,7 @@
 //                (1000 hosts, 30 days, the word mix of gen-db.ts: eth0 ~15%, segfault ~0.5%, panic ~0.01%).
 import { join } from 'node:path';
 import { startClickHouse, type ClickHouse } from '../test/helpers/clickhouse.js';
-import { Child, figure, getJson, note, removeDir, sleep, startServe, tempDir, timeQuery, type Figure, type QueryFigure, type QueryKind, type ServeProcess } from './common.js';
+import { Child, cpuSecondsOf, figure, getJson, note, removeDir, sleep, startServe, tempDir, timeQuery, type Figure, type QueryFigure, type QueryKind, type ServeProcess } from './common.js';
 import type { LoadConfig, LoadResult } from './load.js';
 
 export interface FleetOptions {
@@ -34,12 +34,14 @@ async function insertedIn(ch: ClickHouse, db: string): Promise<number> {
   return Number(r?.n ?? 0);
 }
 
-async function load(child: Child, cfg: LoadConfig, generator: 'c' | 'node'): Promise<LoadResult> {
+/** One load run; `cpuAtGo`: the generator's CPU seconds once its datagrams were prepared (preparing is not sending). */
+async function load(child: Child, cfg: LoadConfig, generator: 'c' | 'node'): Promise<LoadResult & { cpuAtGo: number }> {
   const ready = await child.request({ type: 'prepare', generator, ...cfg }, 'ready', 120_000);
   if (ready.error) throw new Error(`load: ${ready.error}`);
+  const cpuAtGo = child.proc.pid === undefined ? 0 : cpuSecondsOf(child.proc.pid, true);
   const done = await child.request<LoadResult & { error?: string }>({ type: 'go' }, 'done', cfg.maxMs + 30_000);
   if (done.error) throw new Error(`load: ${done.error}`);
-  return done;
+  return { ...done, cpuAtGo };
 }
 
 export interface FleetRun {
@@ -50,6 +52,20 @@ export interface FleetRun {
   lagAtEnd: number;
   /** Rows the collectors inserted, by their own count: more than `stored` means ClickHouse collapsed rows. */
   inserted: number;
+  /**
+   * CPU (user + system, all threads) per stored record until the end of the wait: the ClickHouse
+   * server (its background merges of the time included) and the collectors from before the load,
+   * the load generators (with the senders they ran, whose send(2) pays for loopback delivery) from
+   * when their datagrams were ready. On a shared machine these add up to its limit.
+   */
+  cpuUsPerRecord: { clickhouse: number; collectors: number; load: number };
+}
+
+/** CPU seconds so far of the ClickHouse server, the collectors, and the load generators (with their reaped senders). */
+function cpuNow(ch: ClickHouse, serves: ServeProcess[], loads: Child[]): { clickhouse: number; collectors: number; load: number } {
+  const pid = ch.pid();
+  const sum = (pids: (number | undefined)[], children: boolean) => pids.reduce<number>((a, p) => a + (p === undefined ? 0 : cpuSecondsOf(p, children)), 0);
+  return { clickhouse: pid === null ? 0 : cpuSecondsOf(pid), collectors: sum(serves.map((s) => s.pid), false), load: sum(loads.map((l) => l.proc.pid), true) };
 }
 
 /** Each collector's records parsed so far and records held (queue + spool). */
@@ -65,6 +81,7 @@ async function fleetRun(ch: ClickHouse, db: string, serves: ServeProcess[], load
   const insertedBefore = await insertedIn(ch, db);
   const count = Math.round(rate * seconds);
   const maxMs = seconds * 2000 + 2000;
+  const cpu0 = cpuNow(ch, serves, loads);
   const results = await Promise.all(serves.map((s, i) => load(loads[i]!, {
     host: '127.0.0.1', port: s.udpPort, sources: o.sources, rate, count, maxMs, tag: `f${Date.now().toString(36)}${i}`, recordBytes: 100, mode: 'plain', stamp: false, addressBlock: i,
   }, o.generator)));
@@ -85,8 +102,10 @@ async function fleetRun(ch: ClickHouse, db: string, serves: ServeProcess[], load
     await sleep(50);
     state = await collectorState(serves);
   }
+  const cpu1 = cpuNow(ch, serves, loads);
   state = await collectorState(serves);
   const end = allStoredAt ?? Date.now();
+  const perRecord = (s: number) => +((s * 1e6) / Math.max(1, stored)).toFixed(2);
   if (allStoredAt === null) {
     note(`fleet: ${sent - stored} records not stored when the wait ended; collectors: ${JSON.stringify(state)}`);
     for (const s of serves) note(`fleet: collector dropped by reason: ${JSON.stringify((await getJson(`${s.http}/api/stats`)).dropped)}`);
@@ -96,6 +115,10 @@ async function fleetRun(ch: ClickHouse, db: string, serves: ServeProcess[], load
     storedPerSec: Math.round(stored / ((end - firstAt) / 1000)),
     achievedPerCollector: Math.round(results.reduce((a, r) => a + r.achievedRate, 0) / results.length),
     received: state.records - receivedBefore, lagAtEnd: state.lag, inserted: (await insertedIn(ch, db)) - insertedBefore,
+    cpuUsPerRecord: {
+      clickhouse: perRecord(cpu1.clickhouse - cpu0.clickhouse), collectors: perRecord(cpu1.collectors - cpu0.collectors),
+      load: perRecord(cpu1.load - results.reduce((a, r) => a + r.cpuAtGo, 0)),
+    },
   };
 }
 
@@ -118,7 +141,7 @@ export async function partFleet(o: FleetOptions): Promise<{ rate: number; second
         const runs: FleetRun[] = [];
         for (let r = 0; r < o.runs; r++) {
           const run = await fleetRun(ch, db, serves, loads, o, o.fleetRate, o.durationSec);
-          note(`fleet ${n} collector(s) run ${r + 1}: ${run.stored}/${run.sent} stored (${run.received} received, ${run.inserted} inserted, ${run.lagAtEnd} still held), ${run.storedPerSec}/s stored, all stored ${run.allStoredMs === null ? "-" : Math.round(run.allStoredMs)} ms after the last send (sent at ${run.achievedPerCollector}/s per collector)`);
+          note(`fleet ${n} collector(s) run ${r + 1}: ${run.stored}/${run.sent} stored (${run.received} received, ${run.inserted} inserted, ${run.lagAtEnd} still held), ${run.storedPerSec}/s stored, all stored ${run.allStoredMs === null ? "-" : Math.round(run.allStoredMs)} ms after the last send (sent at ${run.achievedPerCollector}/s per collector); CPU µs per stored record: ClickHouse ${run.cpuUsPerRecord.clickhouse}, collector(s) ${run.cpuUsPerRecord.collectors}, load ${run.cpuUsPerRecord.load}`);
           runs.push(run);
         }
         out[key] = { runs, storedPerSec: figure(runs.map((r) => r.storedPerSec)), lossless: runs.every((r) => r.stored === r.sent) };

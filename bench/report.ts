@@ -124,11 +124,13 @@ export function renderMarkdown(latest: Record<string, any>): string {
     out.push(header('fleet', S.fleet));
     out.push('ClickHouse (Debian\'s 18.16.1), the collectors and their load generators share the machine\'s cores. Stored rate: records counted in ClickHouse over the time from the first send until the last was stored.');
     out.push('');
-    out.push('| collectors | stored/s | every record stored | all stored after the last send (ms) |');
-    out.push('|---:|---:|:---:|---:|');
+    out.push('| collectors | stored/s | every record stored | all stored after the last send (ms) | CPU µs per stored record: ClickHouse / collectors / load (per run) |');
+    out.push('|---:|---:|:---:|---:|---|');
     for (const [key, n] of [['one', 1], ['two', 2]] as const) {
       const x = r[key];
-      if (x) out.push(`| ${n} | ${fig(x.storedPerSec, n0)} | ${x.lossless ? 'yes' : `no (${x.runs.map((y: any) => `${n0(y.stored)}/${n0(y.sent)}`).join(', ')})`} | ${x.runs.map((y: any) => (y.allStoredMs === null ? '–' : n0(y.allStoredMs))).join(', ')} |`);
+      // (cpuUsPerRecord is absent from results written before it was measured)
+      const cpu = x?.runs.map((y: any) => (y.cpuUsPerRecord ? `${n1(y.cpuUsPerRecord.clickhouse)} / ${n1(y.cpuUsPerRecord.collectors)} / ${n1(y.cpuUsPerRecord.load)}` : '–')).join('; ');
+      if (x) out.push(`| ${n} | ${fig(x.storedPerSec, n0)} | ${x.lossless ? 'yes' : `no (${x.runs.map((y: any) => `${n0(y.stored)}/${n0(y.sent)}`).join(', ')})`} | ${x.runs.map((y: any) => (y.allStoredMs === null ? '–' : n0(y.allStoredMs))).join(', ')} | ${cpu} |`);
     }
     out.push('');
     out.push(`Two collectors / one: **${n2(r.ratio)}×** (medians).`);

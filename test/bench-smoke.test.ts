@@ -109,6 +109,15 @@ test('bench: --only fleet,fleet-query against a real ClickHouse, tiny and bounde
     assert.equal(fleet.one.runs[0].sent, 2000);
     assert.equal(fleet.two.runs[0].sent, 4000, 'two collectors, 2000 each');
     assert.equal(fleet.two.runs[0].stored, 4000, 'a tiny load is stored whole');
+    // Each process's CPU per stored record. ClickHouse and the collectors certainly worked for these
+    // records; the load generator's share of so small a load may round to no 10 ms tick at all.
+    for (const run of [fleet.one.runs[0], fleet.two.runs[0]]) {
+      for (const who of ['clickhouse', 'collectors', 'load'] as const) {
+        const us = run.cpuUsPerRecord[who];
+        assert.ok(Number.isFinite(us) && us >= 0 && us < 1e6, `${who}: ${us} µs per stored record`);
+      }
+      assert.ok(run.cpuUsPerRecord.clickhouse > 0 && run.cpuUsPerRecord.collectors > 0, JSON.stringify(run.cpuUsPerRecord));
+    }
     const q = res.sections['fleet-query'].result;
     assert.ok(q, `fleet-query failed: ${res.sections['fleet-query'].error}`);
     assert.equal(q.rows, 20000);
@@ -116,6 +125,7 @@ test('bench: --only fleet,fleet-query against a real ClickHouse, tiny and bounde
     assert.equal(common.results, 200, 'a common word fills a page');
     const md = renderMarkdown({ machine: res.machine, sections: res.sections });
     assert.match(md, /### Fleet: stored rate into one ClickHouse/);
+    assert.match(md, /\| 1 \| [^\n]* \| \d+\.\d \/ \d+\.\d \/ \d+\.\d \|/, 'the fleet table gives the CPU split of the one-collector run');
     assert.match(md, /### Fleet search latency: 20,000 records/);
   } finally {
     rmSync(out, { recursive: true, force: true });

@@ -33,6 +33,8 @@ export interface ClickHouse {
   query(sql: string): Promise<string>;
   /** Rows of a SELECT, as objects (FORMAT JSONEachRow is appended). */
   rows<T = Record<string, unknown>>(sql: string): Promise<T[]>;
+  /** The running server's process id (null while stopped): the bench reads its CPU time. */
+  pid(): number | null;
   /** Stops the server (SIGTERM, then SIGKILL after 10 s); the directory stays. */
   stop(): Promise<void>;
   /** Starts it again on the same directory and ports. */
@@ -129,6 +131,7 @@ export async function startClickHouse(): Promise<ClickHouse> {
       const body = await query(`${sql} FORMAT JSONEachRow`);
       return body.split('\n').filter((l) => l !== '').map((l) => JSON.parse(l) as T);
     },
+    pid: () => (child !== null && child.exitCode === null ? child.pid ?? null : null),
     stop,
     start,
     async close() {
