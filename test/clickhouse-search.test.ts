@@ -181,3 +181,35 @@ test('ClickHouse substring search folds ASCII case only, as SQLite lower() does,
   const both = await search({ q: 'PANIC kernel' });
   assert.deepEqual(both, texts.map((s, i) => ({ s: lowerAscii(s), id: 100 + i })).filter((r) => r.s.includes('panic') && r.s.includes('kernel')).map((r) => r.id).reverse(), 'q= needs every term');
 });
+
+test('ClickHouse /api/stats counts messages as FINAL does, with FINAL only over partitions that are not one merged part', async (t) => {
+  if (clickhouseMissing(t)) return;
+  const db = 'stats_count';
+  const ch = await freshDatabase(t, db);
+  const inserts = generate(11);
+  for (const batch of inserts) await insertMessages(ch, db, batch);
+  // A fourth day written by one insert that holds one key twice: a single part, never merged, and
+  // not collapsed (18.16 does not collapse within an insert).
+  const day4 = Date.UTC(2026, 10, 4, 12);
+  const twice = { id: 900_001, host: '10.9.0.1', boot: 1, source: '10.9.0.1:6665', seq: 900_001, at: day4, text: 'twice' };
+  await insertMessages(ch, db, [twice, { ...twice, id: 900_002 }, { ...twice, id: 900_003, seq: 900_003, text: 'once' }]);
+  const q = ClickHouseQueries.open(ch.storeUrl(db));
+  const count = async (sql: string): Promise<number> => Number((await ch.rows<{ n: string }>(sql))[0]!.n);
+  const final = () => count(`SELECT count() AS n FROM ${db}.messages FINAL`);
+  const unique = new Set([...inserts.flat(), twice].map((r) => `${r.host}/${r.boot}/${r.source}/${r.seq}`)).size + 1;
+  const check = async (when: string): Promise<void> => {
+    assert.equal(await final(), unique, `${when}: FINAL collapses every repeated key`);
+    assert.equal((await q.storedTotals()).messages, unique, `${when}: the stats count is FINAL's`);
+  };
+  assert.ok((await count(`SELECT count() AS n FROM ${db}.messages`)) > unique + 10, 'the raw rows repeat keys, so counting them is wrong');
+  await check('unmerged');
+  // One day merged: its rows come from system.parts, the other days still need FINAL.
+  const [first] = await ch.rows<{ p: string }>(`SELECT min(partition) AS p FROM system.parts WHERE database = '${db}' AND table = 'messages' AND active`);
+  await ch.query(`OPTIMIZE TABLE ${db}.messages PARTITION ${first!.p} FINAL`);
+  await check('one day merged');
+  // Repeats land in the merged day again: it is several parts once more.
+  await insertMessages(ch, db, inserts.flat().filter((r) => String(new Date(r.at).toISOString().slice(0, 10).replace(/-/g, '')) === first!.p).slice(0, 5));
+  await check('repeats after the merge');
+  await ch.query(`OPTIMIZE TABLE ${db}.messages FINAL`);
+  await check('all merged');
+});

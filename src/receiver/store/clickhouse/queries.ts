@@ -151,10 +151,15 @@ class Where {
 
   add(sqlWith$: string, value?: Value, type?: string, into: string[] = this.conds): this {
     if (value === undefined || type === undefined) { into.push(sqlWith$); return this; }
+    into.push(sqlWith$.replace('$', this.param(value, type)));
+    return this;
+  }
+
+  /** A bound parameter's placeholder, for a condition with several values (an OR of ranges). */
+  param(value: Value, type: string): string {
     const name = `p${this.n++}`;
     this.params[name] = value;
-    into.push(sqlWith$.replace('$', `{${name}:${type}}`));
-    return this;
+    return `{${name}:${type}}`;
   }
 
   /**
@@ -677,9 +682,35 @@ export class ClickHouseQueries implements StoreQueries {
     return Number(r?.n ?? 0);
   }
 
+  /**
+   * Stored messages as FINAL counts them, without a FINAL over the whole table (2.5 s of a core at
+   * 10 M rows, and every open dashboard asks every 5 s): a partition that is one merged part holds
+   * each key once, so system.parts counts it; only the other partitions are read with FINAL, pruned
+   * to their time ranges (12 ms for today's at 10 M rows). As in search, a key is collapsed within
+   * its day partition, the unit ClickHouse merges.
+   */
+  private async messageCount(): Promise<number> {
+    let n = 0;
+    const open: PartitionInfo[] = [];
+    for (const p of await this.partitionInfo()) {
+      if (p.merged) n += p.rows;
+      else open.push(p);
+    }
+    if (open.length === 0) return n;
+    const w = new Where();
+    const ranges = open.map((p) => {
+      const since = w.param(p.minAt, 'UInt64');
+      const until = w.param(p.maxAt, 'UInt64');
+      return `(received_at >= ${since} AND received_at <= ${until})`;
+    });
+    w.add(`(${ranges.join(' OR ')})`).add(`${PARTITION} IN $`, open.map((p) => Number(p.partition.replace(/'/g, ''))), 'Array(UInt32)');
+    const [r] = await this.rows<{ n: string }>(`SELECT count() AS n FROM ${this.t('messages')} FINAL WHERE ${w.sql()}`, w.params);
+    return n + Number(r?.n ?? 0);
+  }
+
   async storedTotals(): Promise<StoredTotals> {
-    const [[m], [h], [b], [c], [g]] = await Promise.all([
-      this.rows<{ n: string }>(`SELECT count() AS n FROM ${this.t('messages')} FINAL`),
+    const [m, [h], [b], [c], [g]] = await Promise.all([
+      this.messageCount().then((n) => ({ n: String(n) })),
       this.rows<{ n: string }>(`SELECT count() AS n FROM ${this.t('hosts')} FINAL`),
       this.rows<{ n: string }>(`SELECT count() AS n FROM ${this.t('boots')} FINAL`),
       this.rows<Record<string, string>>(`SELECT sum(datagrams) AS datagrams, sum(bytes) AS bytes, sum(bad_packets) AS bad_packets,
