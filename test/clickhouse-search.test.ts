@@ -182,7 +182,7 @@ test('ClickHouse substring search folds ASCII case only, as SQLite lower() does,
   assert.deepEqual(both, texts.map((s, i) => ({ s: lowerAscii(s), id: 100 + i })).filter((r) => r.s.includes('panic') && r.s.includes('kernel')).map((r) => r.id).reverse(), 'q= needs every term');
 });
 
-test('ClickHouse /api/stats counts messages as FINAL does, with FINAL only over partitions that are not one merged part', async (t) => {
+test('ClickHouse /api/stats and /api/hosts count messages as FINAL does, with FINAL only over partitions that are not one merged part', async (t) => {
   if (clickhouseMissing(t)) return;
   const db = 'stats_count';
   const ch = await freshDatabase(t, db);
@@ -193,13 +193,21 @@ test('ClickHouse /api/stats counts messages as FINAL does, with FINAL only over 
   const day4 = Date.UTC(2026, 10, 4, 12);
   const twice = { id: 900_001, host: '10.9.0.1', boot: 1, source: '10.9.0.1:6665', seq: 900_001, at: day4, text: 'twice' };
   await insertMessages(ch, db, [twice, { ...twice, id: 900_002 }, { ...twice, id: 900_003, seq: 900_003, text: 'once' }]);
+  // Hosts and boots as a collector fills them, so /api/hosts lists each boot with its count.
+  await ch.query(`INSERT INTO ${db}.hosts SELECT concat('10.9.0.', toString(number)), '', 0, 0, 0, 1 FROM numbers(4)`);
+  await ch.query(`INSERT INTO ${db}.boots SELECT concat('10.9.0.', toString(intDiv(number, 2))), toUInt32(1 + number % 2), 0, -1, 'first', '', 0, 1 FROM numbers(8)`);
   const q = ClickHouseQueries.open(ch.storeUrl(db));
   const count = async (sql: string): Promise<number> => Number((await ch.rows<{ n: string }>(sql))[0]!.n);
+  const perBoot = async (): Promise<string[]> =>
+    (await ch.rows<{ host: string; boot: number; n: string }>(`SELECT host, boot, count() AS n FROM ${db}.messages FINAL GROUP BY host, boot ORDER BY host, boot`))
+      .map((r) => `${r.host}#${r.boot}=${r.n}`);
   const final = () => count(`SELECT count() AS n FROM ${db}.messages FINAL`);
   const unique = new Set([...inserts.flat(), twice].map((r) => `${r.host}/${r.boot}/${r.source}/${r.seq}`)).size + 1;
   const check = async (when: string): Promise<void> => {
     assert.equal(await final(), unique, `${when}: FINAL collapses every repeated key`);
     assert.equal((await q.storedTotals()).messages, unique, `${when}: the stats count is FINAL's`);
+    const listed = (await q.hosts()).flatMap((h) => h.boots.map((b) => `${h.address}#${b.boot}=${b.messages}`)).sort();
+    assert.deepEqual(listed, await perBoot(), `${when}: each boot's count in /api/hosts is FINAL's`);
   };
   assert.ok((await count(`SELECT count() AS n FROM ${db}.messages`)) > unique + 10, 'the raw rows repeat keys, so counting them is wrong');
   await check('unmerged');
