@@ -182,7 +182,7 @@ test('ClickHouse substring search folds ASCII case only, as SQLite lower() does,
   assert.deepEqual(both, texts.map((s, i) => ({ s: lowerAscii(s), id: 100 + i })).filter((r) => r.s.includes('panic') && r.s.includes('kernel')).map((r) => r.id).reverse(), 'q= needs every term');
 });
 
-test('ClickHouse /api/stats and /api/hosts count messages as FINAL does, with FINAL only over partitions that are not one merged part', async (t) => {
+test('ClickHouse /api/stats, /api/hosts and the histogram count messages as FINAL does, with FINAL only over partitions that are not one merged part', async (t) => {
   if (clickhouseMissing(t)) return;
   const db = 'stats_count';
   const ch = await freshDatabase(t, db);
@@ -208,6 +208,16 @@ test('ClickHouse /api/stats and /api/hosts count messages as FINAL does, with FI
     assert.equal((await q.storedTotals()).messages, unique, `${when}: the stats count is FINAL's`);
     const listed = (await q.hosts()).flatMap((h) => h.boots.map((b) => `${h.address}#${b.boot}=${b.messages}`)).sort();
     assert.deepEqual(listed, await perBoot(), `${when}: each boot's count in /api/hosts is FINAL's`);
+    // The histogram with a substring: a key replaced by a row with other text counts as its latest row.
+    for (const text of [undefined, 'needle']) {
+      const cond = text === undefined ? '' : ` AND positionCaseInsensitive(text, '${text}') > 0`;
+      const want = (await ch.rows<{ t: string; level: number; n: string }>(
+        `SELECT intDiv(received_at, 60000) * 60000 AS t, level, count() AS n FROM ${db}.messages FINAL WHERE received_at >= 0${cond} GROUP BY t, level ORDER BY t, level`))
+        .map((r) => ({ t: Number(r.t), level: Number(r.level), n: Number(r.n) }));
+      const got = await q.histogram({ since: 0, until: Date.UTC(2027, 0, 1), bucketMs: 60_000, hosts: [], ...(text ? { text } : {}) });
+      assert.ok(want.length > 3, 'the histogram has buckets');
+      assert.deepEqual(got, want, `${when}: histogram ${text ?? 'of everything'} as FINAL counts`);
+    }
   };
   assert.ok((await count(`SELECT count() AS n FROM ${db}.messages`)) > unique + 10, 'the raw rows repeat keys, so counting them is wrong');
   await check('unmerged');

@@ -565,12 +565,21 @@ export class ClickHouseQueries implements StoreQueries {
       where.hosts(addresses);
     }
     where.content(f);
-    const rows = await this.rows<{ t: string; level: number; n: string }>(
-      `SELECT intDiv(received_at, {b:UInt64}) * {b:UInt64} AS t, level, count() AS n FROM ${this.t('messages')} FINAL
-       WHERE ${where.sql()} GROUP BY t, level ORDER BY t, level`,
-      { ...where.params, b: f.bucketMs },
+    // As FINAL counts (see countFinal): a 30-day histogram of 10 M rows took 3.2-4.8 s with FINAL.
+    const sums = new Map<string, HistogramBucket>();
+    await this.countFinal<{ t: string; level: number; n: string }>(
+      'SELECT intDiv(received_at, {b:UInt64}) * {b:UInt64} AS t, level, count() AS n FROM m', 'GROUP BY t, level',
+      (rows) => {
+        for (const r of rows) {
+          const k = `${r.t}/${r.level}`;
+          const had = sums.get(k);
+          if (had) had.n += Number(r.n);
+          else sums.set(k, { t: Number(r.t), level: orNull(Number(r.level)), n: Number(r.n) });
+        }
+      },
+      { where, params: { b: f.bucketMs } },
     );
-    return rows.map((r) => ({ t: Number(r.t), level: orNull(Number(r.level)), n: Number(r.n) }));
+    return [...sums.values()].sort((a, b) => a.t - b.t || (a.level ?? -1) - (b.level ?? -1));
   }
 
   async context(id: number, before: number, after: number): Promise<MessageContext | undefined> {
@@ -708,16 +717,18 @@ export class ClickHouseQueries implements StoreQueries {
    * read with FINAL, pruned to their time ranges. As in search, a key is
    * collapsed within its day partition, the unit ClickHouse merges. `select` is `SELECT … FROM m`
    * with `m` standing for the table, `rest` what follows the WHERE (GROUP BY); `fold` adds one read's
-   * rows to the answer. `merged`, when given, takes the merged partitions instead of a read.
+   * rows to the answer. `merged`, when given, takes the merged partitions instead of a read. `where`:
+   * the rows to count (its PREWHERE only serves the read without FINAL, where no row is replaced).
    */
-  private async countFinal<T>(select: string, rest: string, fold: (rows: T[]) => void, merged?: (ps: PartitionInfo[]) => void): Promise<void> {
+  private async countFinal<T>(select: string, rest: string, fold: (rows: T[]) => void, opts: { merged?: (ps: PartitionInfo[]) => void; where?: Where; params?: Params } = {}): Promise<void> {
+    const { merged, where } = opts;
     const one: PartitionInfo[] = [];
     const open: PartitionInfo[] = [];
     for (const p of await this.partitionInfo()) (p.merged ? one : open).push(p);
     if (merged) merged(one.splice(0));
     const read = async (ps: PartitionInfo[], final: boolean): Promise<void> => {
       if (ps.length === 0) return;
-      const w = new Where();
+      const w = where ? where.clone() : new Where();
       if (final) {
         // Few partitions (today's, a late one): their time ranges prune the read to them.
         const ranges = ps.map((p) => `(received_at >= ${w.param(p.minAt, 'UInt64')} AND received_at <= ${w.param(p.maxAt, 'UInt64')})`);
@@ -727,8 +738,8 @@ export class ClickHouseQueries implements StoreQueries {
         // rows) than the part names alone (230 ms).
         w.add('_part IN $', ps.flatMap((p) => p.parts), 'Array(String)');
       }
-      const table = `${this.t('messages')}${final ? ' FINAL' : ''}`;
-      fold(await this.rows<T>(`${select.replace(/\bFROM m\b/, `FROM ${table}`)} WHERE ${w.sql()} ${rest}`, w.params));
+      const from = final ? `FROM ${this.t('messages')} FINAL` : `FROM ${this.t('messages')} ${w.prewhere()}`;
+      fold(await this.rows<T>(`${select.replace(/\bFROM m\b/, from)} WHERE ${w.sql()} ${rest}`, { ...w.params, ...opts.params }));
     };
     await Promise.all([read(one, false), read(open, true)]);
   }
@@ -736,8 +747,8 @@ export class ClickHouseQueries implements StoreQueries {
   /** Stored messages, as `count() FINAL` counts them (see countFinal); a merged partition's from system.parts. */
   private async messageCount(): Promise<number> {
     let n = 0;
-    await this.countFinal<{ n: string }>('SELECT count() AS n FROM m', '', (rows) => { n += Number(rows[0]?.n ?? 0); }, (ps) => {
-      for (const p of ps) n += p.rows;
+    await this.countFinal<{ n: string }>('SELECT count() AS n FROM m', '', (rows) => { n += Number(rows[0]?.n ?? 0); }, {
+      merged: (ps) => { for (const p of ps) n += p.rows; },
     });
     return n;
   }
