@@ -231,3 +231,24 @@ test('ClickHouse /api/stats, /api/hosts and the histogram count messages as FINA
   await ch.query(`OPTIMIZE TABLE ${db}.messages FINAL`);
   await check('all merged');
 });
+
+test('ClickHouse record context: found for the row FINAL keeps, not for a row another one replaced, before and after merges', async (t) => {
+  if (clickhouseMissing(t)) return;
+  const db = 'context_final';
+  const ch = await freshDatabase(t, db);
+  const inserts = generate(5);
+  for (const batch of inserts) await insertMessages(ch, db, batch);
+  const q = ClickHouseQueries.open(ch.storeUrl(db));
+  const ids = [...new Set(inserts.flat().map((r) => r.id))];
+  const check = async (when: string): Promise<void> => {
+    const kept = new Set((await ch.rows<{ id: string }>(`SELECT toString(id) AS id FROM ${db}.messages FINAL`)).map((r) => Number(r.id)));
+    assert.ok(kept.size < ids.length, 'some rows were replaced by a row of their key with a larger id');
+    for (const id of ids) {
+      const c = await q.context(id, 2, 2);
+      assert.equal(c?.message.id, kept.has(id) ? id : undefined, `${when}: context of ${id}`);
+    }
+  };
+  await check('unmerged');
+  await ch.query(`OPTIMIZE TABLE ${db}.messages FINAL`);
+  await check('merged');
+});
