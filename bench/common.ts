@@ -224,7 +224,8 @@ export function pinThread(tid: number, cpu: number): void {
 }
 
 /** One kind of API query the query benchmarks time: `url(i)` is the i-th repetition's path. */
-export interface QueryKind { name: string; what: string; url: (i: number) => string; stream?: boolean }
+/** `count`: what "rows returned" is for an answer that is not a page of messages (hosts listed, buckets). */
+export interface QueryKind { name: string; what: string; url: (i: number) => string; stream?: boolean; count?: (body: any) => number }
 
 export interface QueryFigure { name: string; what: string; p50: Figure; p95: Figure; results: number }
 
@@ -241,7 +242,7 @@ export async function timeQuery(http: string, k: QueryKind, runs: number, reps: 
       const body = await r.text();
       times.push(performance.now() - t0);
       if (!r.ok) throw new Error(`${k.name}: HTTP ${r.status} ${body.slice(0, 200)}`);
-      results = k.stream ? body.split('\n').length - 1 : (JSON.parse(body).messages as unknown[]).length;
+      results = k.stream ? body.split('\n').length - 1 : k.count ? k.count(JSON.parse(body)) : (JSON.parse(body).messages as unknown[]).length;
     }
     times.sort((a, b) => a - b);
     p50s.push(percentile(times, 50));

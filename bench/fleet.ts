@@ -206,6 +206,8 @@ export async function partFleetQuery(o: FleetOptions): Promise<{ rows: number; h
     note(`fleet-query: generated and merged in ${gen.seconds.toFixed(1)} s`);
     srv = await startServe({ db: join(dir, 'a.db'), extraArgs: ['--store', ch.storeUrl(db), '--collector-name', 'bench-query'] });
     const day = 86_400_000;
+    // Records to open in context: each the newest of a different host.
+    const contextIds = (await ch.rows<{ id: string }>(`SELECT toString(max(id)) AS id FROM ${db}.messages GROUP BY host ORDER BY host LIMIT 50`)).map((r) => r.id);
     const host = (i: number) => `10.0.${((i * 37) % 1000) >> 8}.${((i * 37) % 1000) & 255}`;
     const kinds: QueryKind[] = [
       { name: 'substring_rare', what: 'substring, rare (~0.01%): ?text=Kernel panic', url: () => '/api/messages?text=Kernel%20panic' },
@@ -216,6 +218,11 @@ export async function partFleetQuery(o: FleetOptions): Promise<{ rows: number; h
       { name: 'substring_host', what: 'substring + host: ?text=segfault&host=H', url: (i) => `/api/messages?text=segfault&host=${host(i)}` },
       { name: 'host_last200', what: "a host's last 200 lines: ?host=H&limit=200", url: (i) => `/api/messages?host=${host(i)}&limit=200` },
       { name: 'host_range', what: 'host + one-day time range', url: (i) => `/api/messages?host=${host(i)}&since=${gen.firstAt + (5 + (i % 20)) * day}&until=${gen.firstAt + (6 + (i % 20)) * day}` },
+      // The dashboard's other reads: its header's counts every 5 s, the hosts page, a search's histogram, a record's context.
+      { name: 'stats', what: '/api/stats (counts)', url: () => '/api/stats', count: () => 1 },
+      { name: 'hosts', what: '/api/hosts (every host with its boots)', url: () => '/api/hosts', count: (b) => b.hosts.length },
+      { name: 'histogram_30d', what: 'histogram of 30 days, ?q=segfault', url: () => `/api/histogram?since=${gen.firstAt}&until=${gen.lastAt}&q=segfault`, count: (b) => b.buckets.length },
+      { name: 'context', what: "a record's context (20 lines around it)", url: (i) => `/api/messages/${contextIds[i % contextIds.length]}/context?before=10&after=10`, count: (b) => b.before.length + 1 + b.after.length },
     ];
     for (const k of kinds) {
       const f = await timeQuery(srv.http, k, o.runs, o.queryReps);

@@ -123,6 +123,11 @@ test('bench: --only fleet,fleet-query against a real ClickHouse, tiny and bounde
     assert.equal(q.rows, 20000);
     const common = q.queries.find((x: { name: string }) => x.name === 'substring_common');
     assert.equal(common.results, 200, 'a common word fills a page');
+    const got = (name: string): number => q.queries.find((x: { name: string }) => x.name === name).results;
+    assert.equal(got('hosts'), 1000, 'every generated host is listed');
+    assert.ok(got('histogram_30d') > 10, 'the histogram has buckets');
+    // A host's newest record, with up to ten lines of its boot before it (about seven here) and none after.
+    assert.ok(got('context') >= 2 && got('context') <= 11, `context: ${got('context')} lines`);
     const md = renderMarkdown({ machine: res.machine, sections: res.sections });
     assert.match(md, /### Fleet: stored rate into one ClickHouse/);
     assert.match(md, /\| 1 \| [^\n]* \| \d+\.\d \/ \d+\.\d \/ \d+\.\d \|/, 'the fleet table gives the CPU split of the one-collector run');
